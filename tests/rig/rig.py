@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""The test rig: one command that takes a fresh machine to a finished test run.
+
+    scripts/test                  everything: unit, lint, sanity, every scenario
+    scripts/test unit lint        only those parts
+    scripts/test molecule:docker  one Molecule scenario
+    scripts/test --list           the parts and scenarios
+
+It makes what it needs itself and reuses it when nothing changed: the virtual
+environment (from requirements.txt), a Docker engine (docker.io, where none
+answers and it may install one), and the local images (a Debian 12 base from
+debootstrap, then the images built on it). Nothing is pulled from a registry:
+every image name starts with localhost/.
+
+Only the Python standard library is used here, so the system python3 runs it.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("SPEECH_CI_CACHE", ROOT / ".cache"))
+VENV = CACHE / "venv"
+COLLECTIONS = CACHE / "collections"
+IMAGES_DIR = ROOT / "tests" / "rig" / "images"
+NAMESPACE, NAME = "onprem", "speech"
+
+# Molecule scenarios in the order they run; the ones that need the support
+# services (registry, billing, DNS) say so.
+SCENARIOS = [
+    ("preflight", False),
+    ("docker", False),
+    ("gstreamer", False),
+    ("speech_containers", True),
+    ("speech_containers_faults", True),
+    ("diagnostics", True),
+    ("fleet", True),
+]
+
+
+# Every capability Docker 20.10 (Debian 12's docker.io) knows, but SYS_RESOURCE:
+# `--privileged` fails on these machines because SYS_RESOURCE cannot be
+# granted. With seccomp and apparmor unconfined, cgroupns host and a rw
+# /sys/fs/cgroup, this runs systemd as PID 1 and a Docker engine inside.
+HOST_CAPABILITIES = [
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
+    "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE",
+    "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+    "SYSLOG", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE",
+    "SYS_RAWIO", "SYS_TIME", "SYS_TTY_CONFIG", "WAKE_ALARM",
+]
+
+
+class RigError(Exception):
+    """A plain-words reason the rig cannot go on."""
+
+
+def log(msg):
+    print("[rig] " + msg, flush=True)
+
+
+def run(cmd, check=True, capture=False, env=None, cwd=None, quiet=False, input_bytes=None):
+    """Run a command; raise RigError naming it when it fails and check is set."""
+    if not quiet:
+        log("$ " + " ".join(str(c) for c in cmd))
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env,
+        input=input_bytes,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.PIPE if capture else None,
+    )
+    if check and proc.returncode != 0:
+        detail = ""
+        if capture:
+            detail = "\n" + (proc.stderr or b"").decode(errors="replace")[-2000:]
+        raise RigError("command failed (exit %d): %s%s" % (proc.returncode, " ".join(str(c) for c in cmd), detail))
+    return proc
+
+
+def out(cmd, **kw):
+    return run(cmd, capture=True, quiet=True, **kw).stdout.decode().strip()
+
+
+def digest(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            if part.is_dir():
+                for f in sorted(p for p in part.rglob("*") if p.is_file()):
+                    h.update(str(f.relative_to(part)).encode())
+                    h.update(f.read_bytes())
+            else:
+                h.update(part.read_bytes())
+        else:
+            h.update(str(part).encode())
+    return h.hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------
+# Virtual environment
+
+
+def venv_bin(tool):
+    return VENV / "bin" / tool
+
+
+def ensure_venv():
+    req = ROOT / "requirements.txt"
+    stamp = VENV / ".onprem-speech-stamp"
+    want = digest(req, sys.version)
+    if stamp.exists() and stamp.read_text() == want and venv_bin("ansible-playbook").exists():
+        log("virtual environment up to date: %s" % VENV)
+        return
+    if VENV.exists():
+        shutil.rmtree(VENV)
+    log("creating the virtual environment from requirements.txt")
+    run([sys.executable, "-m", "venv", VENV])
+    run([venv_bin("python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([venv_bin("python"), "-m", "pip", "install", "--quiet", "-r", req])
+    stamp.write_text(want)
+
+
+def ensure_collection_link():
+    """Make the checkout importable as ansible_collections.onprem.speech."""
+    link = COLLECTIONS / "ansible_collections" / NAMESPACE / NAME
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() == ROOT:
+        return
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(ROOT, target_is_directory=True)
+
+
+def tool_env(extra=None):
+    env = dict(os.environ)
+    env["PATH"] = "%s:%s" % (VENV / "bin", env.get("PATH", ""))
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
+    env["ANSIBLE_FORCE_COLOR"] = env.get("ANSIBLE_FORCE_COLOR", "0")
+    env["PY_COLORS"] = env.get("PY_COLORS", "0")
+    env["MOLECULE_GLOB"] = "molecule/*/molecule.yml"
+    env["DOCKER_BUILDKIT"] = "0"
+    # Molecule interpolates ${VAR} before parsing YAML: this lands as a YAML list.
+    env["SPEECH_CI_HOST_CAPABILITIES"] = "[" + ", ".join(HOST_CAPABILITIES) + "]"
+    env.update(image_env())
+    if extra:
+        env.update(extra)
+    return env
+
+
+# --------------------------------------------------------------------------
+# Docker engine
+
+
+def engine_answers():
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def apt_install(*packages):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + list(packages), env=env)
+
+
+def can_install():
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def ensure_host_tools():
+    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"), ("openssl", "openssl")) if not shutil.which(tool)]
+    if not missing:
+        return
+    if not can_install():
+        raise RigError("missing %s, and this rig can only install it as root on Debian (apt-get)." % ", ".join(missing))
+    apt_install(*missing)
+
+
+def ensure_engine():
+    if engine_answers():
+        log("a Docker engine answers")
+        return
+    if not can_install():
+        raise RigError(
+            "no Docker engine answers (`docker info` fails), and this rig can only install one as root on a "
+            "Debian-family machine (apt-get). Start a Docker engine yourself, or run the rig as root on Debian."
+        )
+    if not shutil.which("dockerd"):
+        log("installing docker.io")
+        apt_install("docker.io")
+    if engine_answers():
+        return
+    logfile = CACHE / "dockerd.log"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if Path("/run/systemd/system").is_dir():
+        run(["systemctl", "start", "docker"], check=False)
+    if not engine_answers():
+        log("starting dockerd in the background (log: %s)" % logfile)
+        with open(logfile, "ab") as fh:
+            subprocess.Popen(["dockerd"], stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    for _ in range(60):
+        if engine_answers():
+            log("the Docker engine answers")
+            return
+        time.sleep(1)
+    raise RigError("dockerd was started but does not answer after 60 s; see %s" % logfile)
+
+
+# --------------------------------------------------------------------------
+# Images
+
+
+def apt_mirror():
+    """The Debian mirror apt uses on this machine (deb822 or one-line sources)."""
+    sources = [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*"))
+    for src in sources:
+        if not src.is_file():
+            continue
+        uris, suites = [], []
+        for line in src.read_text(errors="replace").splitlines():
+            line = line.strip()
+            if line.startswith("deb ") and " bookworm " in line + " ":
+                fields = [f for f in line.split() if not f.startswith("[")]
+                if len(fields) >= 3 and fields[2] == "bookworm" and "security" not in fields[1]:
+                    return fields[1]
+            if line.startswith("URIs:"):
+                uris = line.split()[1:]
+            if line.startswith("Suites:"):
+                suites = line.split()[1:]
+            if uris and suites and "bookworm" in suites and "security" not in uris[0]:
+                return uris[0]
+    return "http://deb.debian.org/debian"
+
+
+def image_exists(ref):
+    return subprocess.run(["docker", "image", "inspect", ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def base_image():
+    mirror = apt_mirror()
+    return "localhost/speech-ci/debian12-base:" + digest("bookworm minbase", mirror, IMAGES_DIR / "base.sh"), mirror
+
+
+def built_images():
+    """name -> (ref, context dir) for every image under tests/rig/images/."""
+    base, _ = base_image()
+    found = {}
+    for ctx in sorted(p for p in IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file()):
+        found[ctx.name] = ("localhost/speech-ci/%s:%s" % (ctx.name, digest(base, ctx)), ctx)
+    return found
+
+
+def image_env():
+    env = {"SPEECH_CI_IMAGE_BASE": base_image()[0]}
+    for name, (ref, _ctx) in built_images().items():
+        env["SPEECH_CI_IMAGE_" + name.upper().replace("-", "_")] = ref
+    return env
+
+
+def ensure_base_image():
+    ref, mirror = base_image()
+    if image_exists(ref):
+        log("base image present: " + ref)
+        return ref
+    ensure_host_tools()
+    rootfs = CACHE / "rootfs"
+    if rootfs.exists():
+        shutil.rmtree(rootfs)
+    log("debootstrap bookworm from %s" % mirror)
+    run(["debootstrap", "--variant=minbase", "bookworm", rootfs, mirror])
+    run(["bash", IMAGES_DIR / "base.sh", rootfs, mirror])
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    run(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-", ref], input_bytes=tar.stdout.read())
+    tar.wait()
+    shutil.rmtree(rootfs)
+    return ref
+
+
+def ensure_images():
+    base = ensure_base_image()
+    for name, (ref, ctx) in built_images().items():
+        if image_exists(ref):
+            log("image present: " + ref)
+            continue
+        log("building " + ref)
+        run(["docker", "build", "-q", "--pull=false", "--build-arg", "BASE=" + base, "-t", ref, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
+
+
+# --------------------------------------------------------------------------
+# Parts
+
+
+def part_unit():
+    run([venv_bin("pytest"), "-q", "tests/unit"], cwd=ROOT, env=tool_env())
+
+
+def part_lint():
+    run([venv_bin("ansible-lint"), "--profile", "production"], cwd=ROOT, env=tool_env())
+
+
+def part_sanity():
+    """ansible-test needs the collection under ansible_collections/<ns>/<name>: a copy of the tree."""
+    tree = CACHE / "ansible-test" / "ansible_collections" / NAMESPACE / NAME
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    files = out(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT).splitlines()
+    for rel in files:
+        src = ROOT / rel
+        if src.is_file():
+            dst = tree / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    # A repository keeps ansible-test's file listing to tracked files.
+    run(["git", "init", "-q"], cwd=tree)
+    run(["git", "add", "-A"], cwd=tree)
+    py = "%d.%d" % sys.version_info[:2]
+    run([venv_bin("ansible-test"), "sanity", "--venv", "--python", py, "--color", "no"], cwd=tree, env=tool_env())
+
+
+def part_molecule(scenario):
+    from support import ensure_support  # noqa: E402  (only scenarios that need it pay for it)
+
+    needs_support = dict(SCENARIOS)[scenario]
+    if needs_support:
+        ensure_support(tool_env())
+    run([venv_bin("molecule"), "test", "-s", scenario], cwd=ROOT, env=tool_env())
+
+
+# --------------------------------------------------------------------------
+
+
+def plan_parts(requested):
+    names = [s for s, _ in SCENARIOS]
+    if not requested:
+        return ["unit", "lint", "sanity"] + ["molecule:" + s for s in names]
+    parts = []
+    for item in requested:
+        if item == "molecule":
+            parts += ["molecule:" + s for s in names]
+        elif item.startswith("molecule:") and item.split(":", 1)[1] in names:
+            parts.append(item)
+        elif item in ("unit", "lint", "sanity"):
+            parts.append(item)
+        else:
+            raise RigError("unknown part %r; parts: unit, lint, sanity, molecule, %s" % (item, ", ".join("molecule:" + n for n in names)))
+    return parts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", help="unit, lint, sanity, molecule, molecule:<scenario> (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the parts and scenarios, and stop")
+    parser.add_argument("--keep-going", action="store_true", help="run every part even after one fails")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("unit lint sanity molecule " + " ".join("molecule:" + s for s, _ in SCENARIOS))
+        return 0
+    sys.path.insert(0, str(Path(__file__).parent))
+    results = []
+    started = time.time()
+
+    def step(label, fn, *fargs):
+        t0 = time.time()
+        try:
+            fn(*fargs)
+            results.append((label, "passed", time.time() - t0))
+            return True
+        except Exception as exc:  # noqa: BLE001  (any failure lands in the summary)
+            results.append((label, "FAILED", time.time() - t0))
+            log("%s failed: %s" % (label, exc))
+            return False
+
+    try:
+        parts = plan_parts(args.parts)
+    except RigError as exc:
+        log(str(exc))
+        return 2
+    ok = step("setup: virtual environment", ensure_venv)
+    ok = ok and step("setup: collection path", ensure_collection_link)
+    if ok and any(p.startswith("molecule") for p in parts):
+        ok = step("setup: Docker engine", ensure_engine) and step("setup: local images", ensure_images)
+    if ok:
+        for part in parts:
+            if part.startswith("molecule:"):
+                passed = step(part, part_molecule, part.split(":", 1)[1])
+            else:
+                passed = step(part, globals()["part_" + part])
+            ok = ok and passed
+            if not passed and not args.keep_going:
+                break
+    print("\n==== onprem.speech test summary ====")
+    for label, result, seconds in results:
+        print("  %-36s %-7s %7.1f s" % (label, result, seconds))
+    skipped = [p for p in parts if p not in [r[0] for r in results]]
+    for label in skipped:
+        print("  %-36s %-7s" % (label, "not run"))
+    print("  %-36s %-7s %7.1f s" % ("total", "passed" if ok else "FAILED", time.time() - started))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
