@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the container plan; the logic lives in module_utils/plan.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.speech.plugins.module_utils import plan as speech_plan_utils
+
+
+def speech_plan(containers, registry=None, data_dir="/var/lib/onprem-speech", state="started", billing_fp="",
+                allow_undersized=False, varname="speech_containers_list"):
+    """The operator's container list -> {plan, problems, warnings}."""
+    return speech_plan_utils.normalize_plan(containers, registry=registry, data_dir=data_dir, state=state, billing_fp=billing_fp,
+                                            allow_undersized=bool(allow_undersized), varname=varname)
+
+
+def speech_billing_problems(plan, eula, endpoint, api_key_present, names=None):
+    """Problems with the billing settings (the key itself never passes through here)."""
+    return speech_plan_utils.check_billing(plan, eula, endpoint, bool(api_key_present), names=names)
+
+
+def speech_host_check(facts, plan, min_core_mhz, strict_clock=False, min_free_gb=0, names=None):
+    """Host facts against the plan -> {problems, warnings, summary}."""
+    try:
+        return speech_plan_utils.check_host(facts, plan, min_core_mhz=int(min_core_mhz), strict_clock=bool(strict_clock),
+                                            min_free_mb=int(float(min_free_gb) * 1024), names=names)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("speech_host_check: %s" % exc)
+
+
+def speech_command(spec, endpoint=None, api_key=None, mode="run"):
+    """The container's argument list with the billing settings (use only in no_log tasks)."""
+    return speech_plan_utils.container_command(spec, endpoint=endpoint, api_key=api_key, mode=mode)
+
+
+def speech_client_url(spec, host):
+    return speech_plan_utils.client_url(spec, host)
+
+
+def speech_billing_fingerprint(endpoint, api_key):
+    """A one-way fingerprint of endpoint and key, so a key rotation changes the containers' spec hash."""
+    return speech_plan_utils.billing_fingerprint(endpoint, api_key)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "speech_plan": speech_plan,
+            "speech_billing_problems": speech_billing_problems,
+            "speech_host_check": speech_host_check,
+            "speech_command": speech_command,
+            "speech_client_url": speech_client_url,
+            "speech_billing_fingerprint": speech_billing_fingerprint,
+        }

@@ -1,0 +1,490 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure functions over one host's container plan.
+
+normalize_plan()   the operator's list -> full container specs, plus every problem found
+check_billing()    the billing settings -> problems
+check_host()       host facts (onprem.speech.host_facts) against the plan -> problems
+container_command()  the container's argument list (the only place that adds the secrets)
+
+Problems are plain sentences that start with the variable they are about and
+say what is allowed. Nothing here reads files, talks to Docker or sees the
+API key except container_command().
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import re
+
+from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+
+LABEL_PREFIX = "onprem.speech."
+LABEL_MANAGED = LABEL_PREFIX + "managed"
+LABEL_KIND = LABEL_PREFIX + "kind"
+LABEL_HASH = LABEL_PREFIX + "spec-hash"
+LABEL_SPEC = LABEL_PREFIX + "spec"
+
+STATES = ("started", "stopped", "absent")
+LOG_LEVELS = ("Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")
+RESERVED_SETTINGS = ("eula", "billing", "apikey", "mounts:output", "mounts:license", "downloadlicense", "modelid")
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+MEMORY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[bkmgt]?)b?$", re.IGNORECASE)
+URL_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/\s]+@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\s?#]+)(?::(?P<port>\d+))?(?P<rest>[/?#]\S*)?$",
+                    re.IGNORECASE)
+
+# Every key an entry of the container list may have, with its type and what it is for.
+# The role's meta/argument_specs.yml documents the same options.
+FIELDS = {
+    "name": "str",
+    "kind": "str",
+    "version": "str",
+    "locale": "str",
+    "voice": "str",
+    "tag": "str",
+    "host_port": "int",
+    "host_ip": "str",
+    "cpus": "float",
+    "memory": "str",
+    "model_memory": "str",
+    "decoder_max_count": "int",
+    "log_level": "str",
+    "output_dir": "path",
+    "disk_logging": "bool",
+    "model_id": "str",
+    "models_dir": "path",
+    "disconnected": "bool",
+    "license_dir": "path",
+    "http_proxy": "str",
+    "no_proxy": "list",
+    "settings": "dict",
+    "env": "dict",
+    "state": "str",
+}
+
+MB_PER_UNIT = {"": 1.0 / (1024 * 1024), "b": 1.0 / (1024 * 1024), "k": 1.0 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 * 1024}
+
+
+def memory_to_mb(value):
+    """Docker's memory forms ("8g", "512m", "1.5G", 1073741824) in MiB; None when malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value * MB_PER_UNIT["b"]) if value > 0 else None
+    found = MEMORY_RE.match(str(value).strip())
+    if not found:
+        return None
+    mb = float(found.group("num")) * MB_PER_UNIT[found.group("unit").lower()]
+    return int(round(mb)) if mb > 0 else None
+
+
+def mb_to_docker(mb):
+    """MiB back to Docker's form: whole GiB as "8g", else "512m"."""
+    return "%dg" % (mb // 1024) if mb % 1024 == 0 else "%dm" % mb
+
+
+def parse_url(value):
+    found = URL_RE.match(value or "")
+    return found.groupdict() if found else None
+
+
+def _is_type(value, kind):
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "path":
+        return isinstance(value, str) and value.startswith("/")
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+TYPE_WORDS = {"str": "a string", "path": "an absolute path", "int": "a whole number", "float": "a number",
+              "bool": "true or false", "list": "a list", "dict": "a mapping"}
+
+
+def _voice_name(voice):
+    """en-us-arianeural -> en-US-AriaNeural; an SSML voice name as given is kept."""
+    parts = voice.split("-")
+    if voice != voice.lower():
+        return voice
+    region = parts[1].upper()
+    name = parts[-1]
+    if name.endswith("neural"):
+        name = name[:-6].capitalize() + "Neural"
+    return "-".join([parts[0], region] + parts[2:-1] + [name])
+
+
+def spec_hash(spec, billing_fingerprint=""):
+    """Stable hash of what the container runs with; the billing fingerprint makes a key rotation count."""
+    blob = json.dumps({"spec": spec, "billing": billing_fingerprint}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def billing_fingerprint(endpoint, api_key):
+    """A one-way fingerprint of the billing pair, safe to keep in a label (the key is 128+ random bits)."""
+    return hashlib.sha256(("%s\n%s" % (endpoint or "", api_key or "")).encode("utf-8")).hexdigest()[:16]
+
+
+def _check_fields(item, where, problems):
+    """Unknown keys and wrong types; returns the keys whose values were unusable."""
+    bad = set()
+    unknown = sorted(k for k in item if k not in FIELDS)
+    if unknown:
+        problems.append("%s: unknown option%s %s; allowed: %s" % (where, "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(FIELDS))))
+    for key, kind in FIELDS.items():
+        if key in item and item[key] is not None and not _is_type(item[key], kind):
+            if kind == "float" and isinstance(item[key], str):
+                try:
+                    item[key] = float(item[key])
+                    continue
+                except ValueError:
+                    pass
+            if kind == "int" and isinstance(item[key], str) and item[key].isdigit():
+                item[key] = int(item[key])
+                continue
+            problems.append("%s.%s: %r is not %s" % (where, key, item[key], TYPE_WORDS[kind]))
+            item[key] = None
+            bad.add(key)
+    return bad
+
+
+def _image_parts(item, row, kind, where, problems):
+    """version, locale, voice and tag of one entry; problems for malformed ones."""
+    version = item.get("version")
+    locale = item.get("locale")
+    voice = item.get("voice")
+    tag = item.get("tag")
+    if version is not None and not re.match(r"^" + sk.VERSION_PATTERN + r"$", version):
+        problems.append("%s.version: %r is not a version of the form MAJOR.MINOR.PATCH (e.g. %s)" % (where, version, row["default_version"]))
+        version = None
+    if locale is not None and not re.match(r"^" + sk.LOCALE_PATTERN + r"$", locale, re.IGNORECASE):
+        problems.append("%s.locale: %r is not a locale like en-US, de-DE or zh-CN-sichuan" % (where, locale))
+        locale = None
+    if voice is not None and not re.match(r"^" + sk.VOICE_PATTERN + r"$", voice, re.IGNORECASE):
+        problems.append("%s.voice: %r is not a neural voice name like en-US-AriaNeural" % (where, voice))
+        voice = None
+    if locale is not None and kind in ("lid", "ntts"):
+        problems.append("%s.locale: %s images carry no locale; %s" % (where, kind,
+                        "set voice instead (e.g. en-US-AriaNeural)" if kind == "ntts" else "remove it"))
+    if voice is not None and kind != "ntts":
+        problems.append("%s.voice: only ntts containers take a voice" % where)
+    if tag is not None:
+        parts = sk.match_tag(kind, tag)
+        if parts is None:
+            problems.append("%s.tag: %r is not a %s tag; the form is %s (or latest)" % (where, tag, kind, row["tag_form"].replace("{", "<").replace("}", ">")))
+            return None
+        if version is not None and parts.get("version") not in (version, "latest"):
+            problems.append("%s.tag: %r does not match version %s; set one of them" % (where, tag, version))
+        version = parts.get("version")
+        if parts.get("locale"):
+            locale = locale or parts["locale"]
+        if parts.get("voice"):
+            voice = voice or _voice_name(parts["voice"])
+        if version == "latest":
+            latest = sk.LATEST.get(kind, {})
+            locale = locale or latest.get("locale")
+            voice = voice or latest.get("voice")
+    else:
+        version = version or row["default_version"]
+        if kind == "stt":
+            locale = locale or row["default_locale"]
+        if kind == "ntts":
+            voice = voice or row["default_voice"]
+        tag = sk.build_tag(kind, version, locale=locale, voice=voice)
+    return {"version": version, "locale": locale, "voice": _voice_name(voice) if voice else None, "tag": tag}
+
+
+def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-speech", state="started",
+                   billing_fp="", allow_undersized=False, varname="speech_containers_list"):
+    """Validate the operator's list and expand it to full specs.
+
+    Returns {"plan": [spec, ...], "problems": [...], "warnings": [...]}.
+    A spec holds everything the container runs with except the secrets."""
+    problems, warnings, plan = [], [], []
+    if containers is None:
+        containers = []
+    if not isinstance(containers, list):
+        return {"plan": [], "problems": ["%s: must be a list of containers, got %s" % (varname, type(containers).__name__)], "warnings": []}
+    if state not in STATES:
+        problems.append("speech_containers_state: %r is not one of %s" % (state, ", ".join(STATES)))
+    registry = (registry or sk.REGISTRY).rstrip("/")
+    names, ports = {}, {}
+    for index, raw in enumerate(containers):
+        where = "%s[%d]" % (varname, index)
+        if not isinstance(raw, dict):
+            problems.append("%s: each container must be a mapping with at least name, kind and host_port" % where)
+            continue
+        item = dict(raw)
+        name = item.get("name") if isinstance(item.get("name"), str) else None
+        if name:
+            where = "%s[%d] (%s)" % (varname, index, name)
+        bad = _check_fields(item, where, problems)
+        if "name" in bad:
+            pass
+        elif not name or not NAME_RE.match(name):
+            problems.append("%s.name: %s; a container name is letters, digits, '_', '.', '-' and starts with a letter or digit"
+                            % (where, "missing" if not name else "%r is not allowed" % name))
+        elif name in names:
+            problems.append("%s.name: %r is used twice on this host (also %s[%d])" % (where, name, varname, names[name]))
+        else:
+            names[name] = index
+        kind = item.get("kind")
+        if kind not in sk.KINDS:
+            problems.append("%s.kind: %s; allowed: %s" % (where, "missing" if kind is None else "%r is not a known kind" % kind, ", ".join(sk.KINDS)))
+            continue
+        row = sk.KINDS[kind]
+        c_state = item.get("state") or state
+        if c_state not in STATES:
+            problems.append("%s.state: %r is not one of %s" % (where, c_state, ", ".join(STATES)))
+        port = item.get("host_port")
+        if "host_port" in bad:
+            pass
+        elif port is None:
+            problems.append("%s.host_port: missing; give each container its own host port (1-65535)" % where)
+        elif not 1 <= port <= 65535:
+            problems.append("%s.host_port: %s is out of range; allowed 1-65535" % (where, port))
+        elif port in ports and c_state != "absent":
+            problems.append("%s.host_port: %d is used twice on this host (also %s[%d])" % (where, port, varname, ports[port]))
+        elif c_state != "absent":
+            ports[port] = index
+        host_ip = item.get("host_ip") or "0.0.0.0"
+        image = _image_parts(item, row, kind, where, problems)
+        disconnected = bool(item.get("disconnected"))
+        if disconnected and not row["disconnected"]:
+            problems.append("%s.disconnected: %s containers cannot run disconnected; only %s can" % (
+                where, kind, ", ".join(k for k, r in sk.KINDS.items() if r["disconnected"])))
+        model_id = item.get("model_id")
+        if kind == "custom_stt" and not model_id:
+            problems.append("%s.model_id: missing; a custom_stt container needs the id of its custom or base model" % where)
+        if model_id and kind != "custom_stt":
+            problems.append("%s.model_id: only custom_stt containers take a model id" % where)
+        if item.get("models_dir") and kind != "custom_stt":
+            problems.append("%s.models_dir: only custom_stt containers mount /usr/local/models (an empty volume there breaks the other images)" % where)
+        dmc = item.get("decoder_max_count")
+        if dmc is not None and (dmc < 1 or kind not in ("stt", "custom_stt")):
+            problems.append("%s.decoder_max_count: %s; allowed: a whole number of 1 or more, for stt and custom_stt only" % (where, dmc))
+        level = item.get("log_level")
+        if level is not None and level not in LOG_LEVELS:
+            problems.append("%s.log_level: %r; allowed: %s" % (where, level, ", ".join(LOG_LEVELS)))
+        proxy = item.get("http_proxy")
+        if proxy and (not parse_url(proxy) or parse_url(proxy)["scheme"].lower() not in ("http", "https")):
+            problems.append("%s.http_proxy: %r is not an http:// or https:// proxy URL" % (where, proxy))
+        for key in item.get("settings") or {}:
+            if str(key).lower() in RESERVED_SETTINGS:
+                problems.append("%s.settings: %s is set by the role from its own options; remove it" % (where, key))
+        no_proxy = [str(h) for h in (item.get("no_proxy") or [])]
+
+        base = "%s/%s" % (data_dir.rstrip("/"), name)
+        output_dir = item.get("output_dir") or (base + "/output" if disconnected else None)
+        if item.get("disk_logging") and not output_dir:
+            problems.append("%s.disk_logging: JSON disk logs need output_dir (Logging:Disk:Format=json writes to the output mount)" % where)
+        license_dir = item.get("license_dir") or (base + "/license" if disconnected else None)
+        models_dir = item.get("models_dir") or (base + "/models" if kind == "custom_stt" else None)
+
+        recommended_mb = sk.gb_to_mb(row["recommended_memory_gb"])
+        cpus = item.get("cpus")
+        cpus = float(row["recommended_cpus"]) if cpus is None else float(cpus)
+        if cpus <= 0:
+            problems.append("%s.cpus: %s; allowed: a number above 0 (Docker's --cpus)" % (where, cpus))
+        memory = item.get("memory")
+        memory_mb = recommended_mb if memory is None else memory_to_mb(memory)
+        if memory_mb is None:
+            problems.append("%s.memory: %r is not a Docker memory size like 8g or 512m" % (where, memory))
+            memory_mb = recommended_mb
+        model_memory = item.get("model_memory")
+        model_mb = sk.gb_to_mb(row["model_memory_gb"][0]) if model_memory is None else memory_to_mb(model_memory)
+        if model_mb is None and model_memory not in (0, "0"):
+            problems.append("%s.model_memory: %r is not a memory size like 4g" % (where, model_memory))
+        model_mb = model_mb or 0
+        for what, have, need, unit in (("cpus", cpus, row["min_cpus"], " cores"), ("memory", memory_mb, sk.gb_to_mb(row["min_memory_gb"]), " MiB")):
+            if have < need:
+                msg = "%s.%s: %s%s is below Microsoft's minimum of %s%s for %s" % (where, what, _num(have), unit, _num(need), unit, row["title"])
+                if allow_undersized:
+                    warnings.append(msg + " (allowed by speech_containers_allow_undersized)")
+                else:
+                    problems.append(msg + "; raise it, or set speech_containers_allow_undersized: true for a test host")
+
+        env = {}
+        if dmc is not None:
+            env["DECODER_MAX_COUNT"] = str(dmc)
+        if proxy:
+            env["HTTP_PROXY"] = proxy
+            env["HTTPS_PROXY"] = proxy
+            env["NO_PROXY"] = ",".join(["localhost", "127.0.0.1"] + [h for h in no_proxy if h not in ("localhost", "127.0.0.1")])
+        for key, value in (item.get("env") or {}).items():
+            env[str(key)] = str(value)
+
+        args, mounts, dirs = [], [], []
+        if level:
+            args.append("Logging:Console:LogLevel:Default=%s" % level)
+        if output_dir:
+            args.append("Mounts:Output=%s" % sk.CONTAINER_PATHS["output"])
+            mounts.append({"type": "bind", "source": output_dir, "target": sk.CONTAINER_PATHS["output"]})
+            dirs.append({"path": output_dir, "purpose": "output", "keep": True})
+        if item.get("disk_logging"):
+            args.append("Logging:Disk:Format=json")
+        if disconnected:
+            args.append("Mounts:License=%s" % sk.CONTAINER_PATHS["license"])
+            mounts.append({"type": "bind", "source": license_dir, "target": sk.CONTAINER_PATHS["license"]})
+            dirs.append({"path": license_dir, "purpose": "license", "keep": True})
+        if models_dir:
+            mounts.append({"type": "bind", "source": models_dir, "target": sk.CONTAINER_PATHS["models"]})
+            dirs.append({"path": models_dir, "purpose": "models", "keep": True})
+        if model_id:
+            args.append("ModelId=%s" % model_id)
+        if proxy:
+            args.append("HTTP_PROXY=%s" % proxy)
+        for key in sorted(item.get("settings") or {}):
+            args.append("%s=%s" % (key, item["settings"][key]))
+
+        if image is None or port is None or not name:
+            continue
+        spec = {
+            "name": name,
+            "kind": kind,
+            "title": row["title"],
+            "state": c_state,
+            "registry": registry,
+            "repository": row["repository"],
+            "tag": image["tag"],
+            "image": "%s/%s:%s" % (registry, row["repository"], image["tag"]),
+            "version": image["version"],
+            "locale": image["locale"],
+            "voice": image["voice"],
+            "protocol": row["protocol"],
+            "container_port": row["container_port"],
+            "host_port": port,
+            "host_ip": host_ip,
+            "published_port": "%s:%d:%d" % (host_ip, port, row["container_port"]),
+            "cpus": cpus,
+            "memory": mb_to_docker(memory_mb),
+            "memory_mb": memory_mb,
+            "model_memory_mb": model_mb,
+            "disconnected": disconnected,
+            "model_id": model_id,
+            "args": args,
+            "env": env,
+            "mounts": mounts,
+            "dirs": dirs,
+        }
+        spec["spec_hash"] = spec_hash(spec, "" if disconnected else billing_fp)
+        spec["labels"] = {LABEL_MANAGED: "true", LABEL_KIND: kind, LABEL_HASH: spec["spec_hash"],
+                          LABEL_SPEC: json.dumps(dict((k, v) for k, v in spec.items() if k != "spec_hash"), sort_keys=True, separators=(",", ":"))}
+        plan.append(spec)
+    return {"plan": plan, "problems": problems, "warnings": warnings}
+
+
+def _num(value):
+    return ("%.2f" % value).rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def check_billing(plan, eula, endpoint, api_key_present, names=None):
+    """Problems with the billing settings. Only containers that run connected need them."""
+    names = names or {}
+    eula_var = names.get("eula", "speech_containers_eula")
+    endpoint_var = names.get("endpoint", "speech_containers_billing_endpoint")
+    key_var = names.get("api_key", "speech_containers_api_key")
+    problems = []
+    if any(spec["state"] != "absent" for spec in plan) and eula != "accept":
+        problems.append("%s: %r; it must be exactly \"accept\" (Microsoft's licence terms; the containers do not start otherwise)" % (eula_var, eula or ""))
+    connected = [spec["name"] for spec in plan if spec["state"] != "absent" and not spec["disconnected"]]
+    if not connected and not endpoint and not api_key_present:
+        return problems
+    url = parse_url(endpoint or "")
+    if not endpoint:
+        problems.append("%s: missing; give the Speech resource's endpoint from the Azure portal (https://<resource>.cognitiveservices.azure.com/), needed by %s"
+                        % (endpoint_var, ", ".join(connected)))
+    elif not url or url["scheme"].lower() != "https":
+        problems.append("%s: %r is not an https:// URL; copy the endpoint from the Speech resource's Overview page" % (endpoint_var, endpoint))
+    if not api_key_present:
+        problems.append("%s: missing; give the Speech resource's key (from a vault), needed by %s" % (key_var, ", ".join(connected) or "the licence download"))
+    return problems
+
+
+def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, min_free_mb=0, names=None):
+    """Problems and warnings of one host against its plan, with the numbers compared."""
+    names = names or {}
+    problems, warnings = [], []
+    facts = facts or {}
+    arch = facts.get("architecture")
+    if arch != "x86_64":
+        problems.append("architecture: %s; the speech containers are Linux x86_64 (amd64) only" % (arch or "unknown"))
+    if not facts.get("avx2"):
+        problems.append("AVX2: the CPU flags seen inside this host (%s) lack avx2; the containers require AVX2. "
+                        "On a VM, expose the host CPU (e.g. KVM cpu mode host-passthrough instead of kvm64)" % (facts.get("cpu_model") or "unknown CPU"))
+    mhz = facts.get("core_max_mhz")
+    clock_var = names.get("min_core_mhz", "preflight_min_core_mhz")
+    if mhz is None:
+        msg = "clock: this host does not tell its per-core clock (no cpufreq, no MHz in /proc/cpuinfo); Microsoft requires %d MHz or more" % min_core_mhz
+        (problems if strict_clock else warnings).append(msg + (" (failing because preflight_strict_clock is on)" if strict_clock else ""))
+    elif round(mhz / 100.0) * 100 < min_core_mhz:
+        # Compared at the precision the requirement is stated in (0.1 GHz): a 2.6 GHz part in a VM
+        # calibrates its TSC to e.g. 2596 MHz, and that meets "2.6 GHz".
+        problems.append("clock: %s MHz per core (from %s) is below %d MHz (%s)" % (_num(float(mhz)), facts.get("core_max_mhz_source") or "?", min_core_mhz, clock_var))
+    if facts.get("ip_forward") is False:
+        problems.append("net.ipv4.ip_forward: 0; Docker's published ports and outbound billing calls need it on (sysctl net.ipv4.ip_forward=1; "
+                        "a hardening baseline may have turned it off)")
+    docker = facts.get("docker") or {}
+    free = docker.get("data_root_free_mb")
+    if min_free_mb and free is not None and free < min_free_mb:
+        problems.append("disk: %d MiB free on %s (Docker's data root), below %d MiB (preflight_min_free_gb); speech images are large"
+                        % (free, docker.get("data_root") or "/var/lib/docker", min_free_mb))
+    active = [spec for spec in plan if spec["state"] != "absent"]
+    planned_names = set(spec["name"] for spec in plan)
+    listening = set(facts.get("listening_ports") or [])
+    holders = {}
+    for entry in docker.get("published_ports") or []:
+        holders.setdefault(entry["port"], []).append(entry)
+    for spec in active:
+        port = spec["host_port"]
+        if port not in listening and port not in holders:
+            continue
+        owners = holders.get(port, [])
+        ours = [o for o in owners if o.get("managed") and (o["container"] == spec["name"] or o["container"] not in planned_names)]
+        if owners and len(ours) == len(owners):
+            continue
+        others = ", ".join("container %s%s" % (o["container"], "" if o.get("managed") else " (not managed by onprem.speech)") for o in owners if o not in ours)
+        problems.append("%s (%s).host_port: %d is already in use on this host%s; pick a free port"
+                        % (names.get("containers", "speech_containers_list"), spec["name"], port, " by " + others if others else " by a process outside Docker"))
+    need_cpus = sum(spec["cpus"] for spec in active)
+    need_mb = sum(spec["memory_mb"] + spec["model_memory_mb"] for spec in active)
+    have_cpus = facts.get("usable_cpus") or facts.get("logical_cpus") or 0
+    have_mb = facts.get("usable_memory_mb") or facts.get("memory_total_mb") or 0
+    if need_cpus > have_cpus:
+        problems.append("cpus: the containers planned here need %s cores (%s) but the host has %s"
+                        % (_num(float(need_cpus)), " + ".join("%s %s" % (s["name"], _num(s["cpus"])) for s in active), _num(float(have_cpus))))
+    if need_mb > have_mb:
+        problems.append("memory: the containers planned here need %d MiB (%s; model memory is Microsoft's +4 to 8 GB for speech to text) but the host has %d MiB"
+                        % (need_mb, " + ".join("%s %d%s" % (s["name"], s["memory_mb"], "+%d model" % s["model_memory_mb"] if s["model_memory_mb"] else "")
+                                               for s in active), have_mb))
+    summary = {"need_cpus": need_cpus, "have_cpus": have_cpus, "need_memory_mb": need_mb, "have_memory_mb": have_mb}
+    return {"problems": problems, "warnings": warnings, "summary": summary}
+
+
+def container_command(spec, endpoint=None, api_key=None, mode="run"):
+    """The container's arguments, in Microsoft's order: Eula, Billing, ApiKey, then the rest.
+
+    mode "run": a connected container gets billing, a disconnected one its licence mount.
+    mode "license": the connected licence download (DownloadLicense=True)."""
+    command = ["Eula=accept"]
+    if mode == "license":
+        return command + ["Billing=%s" % endpoint, "ApiKey=%s" % api_key, "DownloadLicense=True",
+                          "Mounts:License=%s" % sk.CONTAINER_PATHS["license"]] + [a for a in spec["args"] if a.startswith("ModelId=")]
+    if not spec["disconnected"]:
+        command += ["Billing=%s" % endpoint, "ApiKey=%s" % api_key]
+    return command + list(spec["args"])
+
+
+def client_url(spec, host):
+    """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts."""
+    return "%s://%s:%d" % (spec["protocol"], host, spec["host_port"])

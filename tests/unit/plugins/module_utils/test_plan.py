@@ -1,0 +1,209 @@
+import json
+
+import pytest
+
+from ansible_collections.onprem.speech.plugins.module_utils import plan as p
+from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+
+KEY = "0123456789abcdef0123456789abcdef"
+ENDPOINT = "https://speechdemo.cognitiveservices.azure.com/"
+
+
+def plan_of(containers, **kw):
+    return p.normalize_plan(containers, **kw)
+
+
+def one(problems, *fragments):
+    """Exactly one problem mentions every fragment."""
+    hits = [m for m in problems if all(f in m for f in fragments)]
+    assert len(hits) == 1, (fragments, problems)
+    return hits[0]
+
+
+def test_defaults_come_from_the_table():
+    result = plan_of([{"name": "stt1", "kind": "stt", "host_port": 5000}, {"name": "tts", "kind": "ntts", "host_port": 5001},
+                      {"name": "lid", "kind": "lid", "host_port": 5002}])
+    assert result["problems"] == []
+    stt, tts, lid = result["plan"]
+    assert stt["image"] == "mcr.microsoft.com/azure-cognitive-services/speechservices/speech-to-text:5.1.0-amd64-en-us"
+    assert stt["cpus"] == sk.KINDS["stt"]["recommended_cpus"] and stt["memory"] == "8g"
+    assert stt["model_memory_mb"] == 4096
+    assert stt["published_port"] == "0.0.0.0:5000:5000"
+    assert tts["image"].endswith("neural-text-to-speech:4.1.0-amd64-en-us-arianeural")
+    assert tts["voice"] == "en-US-AriaNeural" and tts["memory"] == "16g"
+    assert lid["published_port"] == "0.0.0.0:5002:5003"
+    assert lid["tag"] == "1.18.0-amd64-preview" and lid["protocol"] == "http"
+
+
+def test_mirror_and_tag_override():
+    result = plan_of([{"name": "t", "kind": "ntts", "host_port": 5000, "tag": "3.11.0-amd64-zh-cn-xiaochenneural-preview"}],
+                     registry="mirror.example:5443/")
+    spec = result["plan"][0]
+    assert spec["image"] == "mirror.example:5443/azure-cognitive-services/speechservices/neural-text-to-speech:3.11.0-amd64-zh-cn-xiaochenneural-preview"
+    assert spec["voice"] == "zh-CN-XiaochenNeural" and spec["version"] == "3.11.0"
+
+
+def test_custom_stt_mounts_models_and_others_do_not():
+    result = plan_of([{"name": "c", "kind": "custom_stt", "host_port": 5000, "model_id": "abc-123"},
+                      {"name": "s", "kind": "stt", "host_port": 5001}], data_dir="/srv/speech")
+    custom, stt = result["plan"]
+    assert {"type": "bind", "source": "/srv/speech/c/models", "target": "/usr/local/models"} in custom["mounts"]
+    assert "ModelId=abc-123" in custom["args"]
+    assert stt["mounts"] == []
+
+
+def test_command_order_and_disconnected():
+    result = plan_of([{"name": "s", "kind": "stt", "host_port": 5000, "log_level": "Information", "output_dir": "/srv/out",
+                       "decoder_max_count": 2, "http_proxy": "http://proxy:3128"},
+                      {"name": "d", "kind": "ntts", "host_port": 5001, "disconnected": True}])
+    assert result["problems"] == []
+    stt, dis = result["plan"]
+    cmd = p.container_command(stt, ENDPOINT, KEY)
+    assert cmd[:3] == ["Eula=accept", "Billing=" + ENDPOINT, "ApiKey=" + KEY]
+    assert "Mounts:Output=/output" in cmd and "Logging:Console:LogLevel:Default=Information" in cmd
+    assert stt["env"] == {"DECODER_MAX_COUNT": "2", "HTTP_PROXY": "http://proxy:3128", "HTTPS_PROXY": "http://proxy:3128",
+                          "NO_PROXY": "localhost,127.0.0.1"}
+    run = p.container_command(dis, ENDPOINT, KEY)
+    assert run == ["Eula=accept", "Mounts:Output=/output", "Mounts:License=/license"]
+    lic = p.container_command(dis, ENDPOINT, KEY, mode="license")
+    assert lic == ["Eula=accept", "Billing=" + ENDPOINT, "ApiKey=" + KEY, "DownloadLicense=True", "Mounts:License=/license"]
+
+
+def test_secrets_never_in_spec_or_labels():
+    result = plan_of([{"name": "s", "kind": "stt", "host_port": 5000}], billing_fp=p.billing_fingerprint(ENDPOINT, KEY))
+    assert KEY not in json.dumps(result)
+
+
+def test_key_rotation_changes_the_hash_and_nothing_else_does():
+    items = [{"name": "s", "kind": "stt", "host_port": 5000}]
+    a = plan_of(items, billing_fp=p.billing_fingerprint(ENDPOINT, KEY))["plan"][0]
+    b = plan_of(items, billing_fp=p.billing_fingerprint(ENDPOINT, KEY))["plan"][0]
+    c = plan_of(items, billing_fp=p.billing_fingerprint(ENDPOINT, "f" * 32))["plan"][0]
+    assert a["spec_hash"] == b["spec_hash"] != c["spec_hash"]
+    assert json.loads(a["labels"][p.LABEL_SPEC])["image"] == a["image"]
+
+
+@pytest.mark.parametrize("item, fragments", [
+    ({"name": "x", "kind": "tts", "host_port": 5000}, ["[0] (x).kind", "'tts' is not a known kind", "stt, custom_stt, lid, ntts"]),
+    ({"name": "x", "kind": "stt"}, ["[0] (x).host_port", "missing"]),
+    ({"name": "x", "kind": "stt", "host_port": 70000}, ["[0] (x).host_port", "out of range"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "locale": "english"}, ["(x).locale", "en-US"]),
+    ({"name": "x", "kind": "ntts", "host_port": 5000, "voice": "Aria"}, ["(x).voice", "en-US-AriaNeural"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "version": "5.1"}, ["(x).version", "MAJOR.MINOR.PATCH"]),
+    ({"name": "x", "kind": "lid", "host_port": 5000, "tag": "1.18.0-amd64"}, ["(x).tag", "-amd64-preview"]),
+    ({"name": "x", "kind": "custom_stt", "host_port": 5000}, ["(x).model_id", "missing"]),
+    ({"name": "x", "kind": "lid", "host_port": 5000, "disconnected": True}, ["(x).disconnected", "cannot run disconnected"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "memory": "lots"}, ["(x).memory", "8g or 512m"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "prot": 1}, ["[0] (x): unknown option prot", "allowed:"]),
+    ({"name": "x", "kind": "ntts", "host_port": 5000, "decoder_max_count": 2}, ["(x).decoder_max_count", "stt and custom_stt only"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "http_proxy": "proxy:3128"}, ["(x).http_proxy", "http://"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "settings": {"ApiKey": "k"}}, ["(x).settings", "ApiKey"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "log_level": "verbose"}, ["(x).log_level", "Information"]),
+    ({"name": "x y", "kind": "stt", "host_port": 5000}, [".name", "'x y' is not allowed"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "cpus": 1}, ["(x).cpus", "below Microsoft's minimum of 4 cores", "speech_containers_allow_undersized"]),
+    ({"name": "x", "kind": "stt", "host_port": "five"}, ["(x).host_port", "not a whole number"]),
+    ({"name": "x", "kind": "ntts", "host_port": 5000, "locale": "en-US"}, ["(x).locale", "set voice instead"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "models_dir": "/srv/m"}, ["(x).models_dir", "only custom_stt"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "disk_logging": True}, ["(x).disk_logging", "output_dir"]),
+])
+def test_each_bad_entry_is_named(item, fragments):
+    result = plan_of([item])
+    message = one(result["problems"], *fragments)
+    assert message.startswith("speech_containers_list[0]")
+
+
+def test_duplicates_and_everything_at_once():
+    result = plan_of([{"name": "a", "kind": "stt", "host_port": 5000}, {"name": "a", "kind": "stt", "host_port": 5000},
+                      {"name": "b", "kind": "nope", "host_port": 1}], varname="preflight_containers")
+    one(result["problems"], "preflight_containers[1] (a).name", "used twice")
+    one(result["problems"], "preflight_containers[1] (a).host_port", "5000 is used twice")
+    one(result["problems"], "preflight_containers[2] (b).kind")
+    assert len(result["problems"]) == 3
+
+
+def test_not_a_list():
+    assert "speech_containers_list: must be a list" in plan_of("stt")["problems"][0]
+
+
+def test_undersized_allowed_becomes_a_warning():
+    result = plan_of([{"name": "x", "kind": "ntts", "host_port": 5000, "cpus": 0.5, "memory": "512m"}], allow_undersized=True)
+    assert result["problems"] == []
+    assert len(result["warnings"]) == 2
+
+
+@pytest.mark.parametrize("eula, endpoint, key, fragments", [
+    ("", ENDPOINT, True, ["speech_containers_eula", "accept"]),
+    ("yes", ENDPOINT, True, ["speech_containers_eula", "'yes'"]),
+    ("accept", "", True, ["speech_containers_billing_endpoint", "missing"]),
+    ("accept", "http://speechdemo.cognitiveservices.azure.com/", True, ["speech_containers_billing_endpoint", "https://"]),
+    ("accept", "speechdemo", True, ["speech_containers_billing_endpoint", "https://"]),
+    ("accept", ENDPOINT, False, ["speech_containers_api_key", "missing"]),
+])
+def test_billing(eula, endpoint, key, fragments):
+    specs = plan_of([{"name": "s", "kind": "stt", "host_port": 5000}])["plan"]
+    problems = p.check_billing(specs, eula, endpoint, key)
+    one(problems, *fragments)
+    assert len(problems) == 1
+
+
+def test_disconnected_only_needs_no_billing():
+    specs = plan_of([{"name": "s", "kind": "stt", "host_port": 5000, "disconnected": True}])["plan"]
+    assert p.check_billing(specs, "accept", "", False) == []
+
+
+GOOD = {"architecture": "x86_64", "avx2": True, "cpu_model": "AMD EPYC", "core_max_mhz": 2596.146, "core_max_mhz_source": "cpuinfo_mhz",
+        "usable_cpus": 2.0, "logical_cpus": 2, "usable_memory_mb": 24000, "memory_total_mb": 24000, "ip_forward": True,
+        "listening_ports": [22], "docker": {"data_root": "/var/lib/docker", "data_root_free_mb": 80000, "published_ports": []}}
+SMALL = [{"name": "s", "kind": "stt", "host_port": 5000, "cpus": 0.5, "memory": "1g"}, {"name": "t", "kind": "ntts", "host_port": 5001, "cpus": 0.5, "memory": "1g"}]
+
+
+def check(facts=None, items=None, **kw):
+    specs = plan_of(items if items is not None else SMALL, allow_undersized=True)["plan"]
+    return p.check_host(dict(GOOD, **(facts or {})), specs, **kw)
+
+
+def test_good_host_passes_and_2596_mhz_meets_2_6_ghz():
+    result = check()
+    assert result["problems"] == [] and result["warnings"] == []
+    assert result["summary"] == {"need_cpus": 1.0, "have_cpus": 2.0, "need_memory_mb": 1024 + 4096 + 1024, "have_memory_mb": 24000}
+
+
+@pytest.mark.parametrize("facts, fragments", [
+    ({"architecture": "aarch64"}, ["architecture: aarch64", "x86_64"]),
+    ({"avx2": False, "cpu_model": "QEMU Virtual CPU version 2.5+"}, ["AVX2", "QEMU Virtual CPU", "host-passthrough"]),
+    ({"core_max_mhz": 2200.0}, ["clock: 2200 MHz", "below 2600 MHz", "preflight_min_core_mhz"]),
+    ({"core_max_mhz": 2549.0}, ["clock: 2549 MHz"]),
+    ({"ip_forward": False}, ["net.ipv4.ip_forward"]),
+    ({"usable_cpus": 0.5}, ["cpus: the containers planned here need 1 cores", "s 0.5 + t 0.5", "the host has 0.5"]),
+    ({"usable_memory_mb": 2048}, ["memory: the containers planned here need 6144 MiB", "s 1024+4096 model", "the host has 2048 MiB"]),
+    ({"listening_ports": [22, 5000]}, ["(s).host_port: 5000 is already in use", "outside Docker"]),
+    ({"docker": {"published_ports": [{"port": 5001, "container": "web", "managed": False}]}}, ["(t).host_port: 5001", "container web (not managed"]),
+    ({"docker": {"data_root": "/var/lib/docker", "data_root_free_mb": 100, "published_ports": []}}, ["disk: 100 MiB free", "preflight_min_free_gb"]),
+])
+def test_host_problems_name_what_is_wrong(facts, fragments):
+    result = check(facts, min_free_mb=10240)
+    one(result["problems"], *fragments)
+
+
+def test_own_managed_container_holds_its_port():
+    facts = {"listening_ports": [22, 5000], "docker": {"published_ports": [{"port": 5000, "container": "s", "managed": True}]}}
+    assert check(facts)["problems"] == []
+    facts = {"listening_ports": [5000], "docker": {"published_ports": [{"port": 5000, "container": "old", "managed": True}]}}
+    assert check(facts)["problems"] == [], "a managed container that is no longer planned is removed before"
+
+
+def test_unknown_clock_warns_or_fails_when_strict():
+    assert "clock" in check({"core_max_mhz": None})["warnings"][0]
+    assert "preflight_strict_clock" in check({"core_max_mhz": None}, strict_clock=True)["problems"][0]
+
+
+def test_memory_forms():
+    assert p.memory_to_mb("8g") == 8192 and p.memory_to_mb("512m") == 512 and p.memory_to_mb("1.5G") == 1536
+    assert p.memory_to_mb(1073741824) == 1024 and p.memory_to_mb("8gb") == 8192
+    assert p.memory_to_mb("lots") is None and p.memory_to_mb("-1g") is None
+    assert p.mb_to_docker(8192) == "8g" and p.mb_to_docker(1536) == "1536m"
+
+
+def test_client_url():
+    stt, tts = plan_of(SMALL, allow_undersized=True)["plan"]
+    assert p.client_url(stt, "h1") == "ws://h1:5000" and p.client_url(tts, "h1") == "http://h1:5001"
