@@ -1,0 +1,416 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_facts
+short_description: Gather what a host offers to Azure AI Speech containers
+version_added: 0.1.0
+description:
+  - Reads the target's CPU, memory, cgroup limits, listening ports and Docker engine,
+    and returns them as the C(speech_host) fact, for the preflight checks that decide
+    whether a host can run the speech containers it is given.
+  - CPU facts come from C(/proc/cpuinfo) and C(/sys/devices/system/cpu/cpu*/cpufreq); they describe
+    the CPU as seen I(inside) the target (a virtual machine sees the flags its hypervisor exposes).
+  - The cgroup limits are those of the module's own process, resolved from C(/proc/self/cgroup)
+    under C(/sys/fs/cgroup) (cgroup v1 and v2; private or host cgroup namespace); on a host
+    that runs in a container they are the container's limits.
+  - Docker is asked through its API socket with the Python standard library only; neither the
+    Docker SDK nor C(requests) is needed on the target.
+  - A piece that cannot be read (no cpufreq, no Docker engine, an unreadable file) is reported
+    as V(null) or V(false); the module fails only on bad arguments. It never changes anything.
+author:
+  - onprem.speech maintainers (@onprem)
+options:
+  docker_host:
+    description:
+      - The Docker engine's API endpoint.
+      - A unix socket as V(unix:///path/to/docker.sock), or plain TCP as V(tcp://host:port) or V(http://host:port)
+        (port 2375 when omitted). TLS endpoints are not supported.
+    type: str
+    default: unix:///var/run/docker.sock
+  docker_timeout:
+    description:
+      - Seconds to wait for each answer from the Docker engine. Must be at least 1.
+    type: int
+    default: 5
+  gather_docker:
+    description:
+      - Whether to ask the Docker engine at all.
+      - When V(false), C(speech_host.docker.answers) is V(false) and C(speech_host.docker.error) says why.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: linux
+notes:
+  - C(core_max_mhz) is never guessed. Where neither cpufreq, nor a clock in the CPU model name, nor a
+    C(cpu MHz) line tells (common on aarch64), it is V(null).
+  - C(avx2) and C(avx512f) are the flags the target's kernel reports; a virtual machine whose CPU model
+    hides them (for example C(kvm64) or C(qemu64)) reports V(false) even when the physical host has them.
+seealso:
+  - module: community.docker.current_container_facts
+  - module: community.docker.docker_host_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Gather the speech host facts
+  onprem.speech.host_facts:
+
+- name: Stop when the host cannot run a speech-to-text container
+  ansible.builtin.assert:
+    that:
+      - ansible_facts['speech_host']['avx2']
+      - ansible_facts['speech_host']['usable_cpus'] >= 4
+      - ansible_facts['speech_host']['usable_memory_mb'] >= 4096
+    fail_msg: "{{ inventory_hostname }} has too little CPU or memory for speech to text"
+
+- name: Ask an engine that listens on TCP, and wait longer for it
+  onprem.speech.host_facts:
+    docker_host: tcp://127.0.0.1:2375
+    docker_timeout: 15
+
+- name: Only the host, not Docker (before Docker is installed)
+  onprem.speech.host_facts:
+    gather_docker: false
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to C(ansible_facts).
+  returned: always
+  type: dict
+  contains:
+    speech_host:
+      description: What the host offers to the speech containers.
+      returned: always
+      type: dict
+      contains:
+        architecture:
+          description: The target's machine type, what C(uname -m) prints (read with Python's C(platform.machine)).
+          returned: always
+          type: str
+          sample: x86_64
+        cpu_model:
+          description:
+            - The C(model name) from C(/proc/cpuinfo).
+            - On aarch64, which has none, the core's name when its C(CPU implementer) and C(CPU part) have one clear
+              name (for example C(ARM Neoverse-N1)); else V(null).
+          returned: always
+          type: str
+          sample: Intel(R) Xeon(R) CPU E5-2650 v3 @ 2.30GHz
+        cpu_vendor:
+          description: The C(vendor_id) from C(/proc/cpuinfo), or V(null) (aarch64).
+          returned: always
+          type: str
+          sample: GenuineIntel
+        avx2:
+          description: Whether every C(flags) line of C(/proc/cpuinfo) has C(avx2); V(false) with no C(flags) line.
+          returned: always
+          type: bool
+          sample: true
+        avx512f:
+          description: Whether every C(flags) line of C(/proc/cpuinfo) has C(avx512f); V(false) with no C(flags) line.
+          returned: always
+          type: bool
+          sample: false
+        logical_cpus:
+          description: The number of C(processor) entries in C(/proc/cpuinfo) (or Python's C(os.cpu_count) when it has none).
+          returned: always
+          type: int
+          sample: 8
+        affinity_cpus:
+          description: The number of CPUs the module's process may run on (C(sched_getaffinity)), or V(null) where unknown.
+          returned: always
+          type: int
+          sample: 8
+        cgroup_cpus:
+          description:
+            - The CPUs the process's cgroup allows (quota divided by period), the smallest over its cgroup and ancestors.
+            - V(null) when no cgroup limits the CPU.
+          returned: always
+          type: float
+          sample: 1.5
+        usable_cpus:
+          description: The smallest of C(logical_cpus), C(affinity_cpus) and C(cgroup_cpus) that are known.
+          returned: always
+          type: float
+          sample: 1.5
+        core_max_mhz:
+          description:
+            - The maximum clock of the slowest core in MHz (every core must meet a per-core requirement).
+            - V(null) when nothing tells; never a guess.
+          returned: always
+          type: float
+          sample: 2300.0
+        core_max_mhz_source:
+          description:
+            - Where C(core_max_mhz) came from, in the order tried.
+            - V(cpufreq) is C(cpuinfo_max_freq) under C(/sys/devices/system/cpu/cpu*/cpufreq); V(cpuinfo_model_name) the
+              nominal clock in the model name (C(@ 2.30GHz)); V(cpuinfo_mhz) the lowest C(cpu MHz) line.
+          returned: always
+          type: str
+          choices: [cpufreq, cpuinfo_model_name, cpuinfo_mhz]
+          sample: cpuinfo_model_name
+        memory_total_mb:
+          description: C(MemTotal) from C(/proc/meminfo), in MiB.
+          returned: always
+          type: int
+          sample: 24105
+        memory_available_mb:
+          description: C(MemAvailable) from C(/proc/meminfo), in MiB.
+          returned: always
+          type: int
+          sample: 23642
+        cgroup_memory_limit_mb:
+          description:
+            - The memory the process's cgroup allows in MiB, the smallest over its cgroup and ancestors.
+            - V(null) when no cgroup limits memory.
+          returned: always
+          type: int
+          sample: 512
+        usable_memory_mb:
+          description: C(memory_total_mb), capped by C(cgroup_memory_limit_mb) when that is set.
+          returned: always
+          type: int
+          sample: 512
+        ip_forward:
+          description: Whether C(/proc/sys/net/ipv4/ip_forward) is on (Docker needs it for published ports); V(null) if unreadable.
+          returned: always
+          type: bool
+          sample: true
+        listening_ports:
+          description: The TCP ports something listens on (C(/proc/net/tcp) and C(/proc/net/tcp6)), sorted, each once.
+          returned: always
+          type: list
+          elements: int
+          sample: [22, 5000, 5001]
+        docker:
+          description: The Docker engine.
+          returned: always
+          type: dict
+          contains:
+            answers:
+              description: Whether the engine answered on O(docker_host).
+              returned: always
+              type: bool
+              sample: true
+            version:
+              description: The engine's version, or V(null) when it does not answer.
+              returned: always
+              type: str
+              sample: 20.10.24+dfsg1
+            api_version:
+              description: The engine's API version, or V(null) when it does not answer.
+              returned: always
+              type: str
+              sample: "1.41"
+            data_root:
+              description:
+                - The engine's data directory, C(DockerRootDir) when it answers.
+                - Otherwise C(data-root) from C(/etc/docker/daemon.json), else C(/var/lib/docker).
+              returned: always
+              type: str
+              sample: /var/lib/docker
+            data_root_free_mb:
+              description:
+                - Free space for the engine's data in MiB, on the file system of C(data_root),
+                  or of its nearest existing parent when it does not exist yet.
+              returned: always
+              type: int
+              sample: 51200
+            error:
+              description: Why the engine did not answer, or V(null) when it did.
+              returned: always
+              type: str
+              sample: socket /var/run/docker.sock not found
+            published_ports:
+              description:
+                - The host TCP ports that running containers publish, one item per port and container.
+              returned: always
+              type: list
+              elements: dict
+              contains:
+                port:
+                  description: The host port.
+                  type: int
+                  returned: always
+                  sample: 5000
+                container:
+                  description: The container's name, without the leading slash.
+                  type: str
+                  returned: always
+                  sample: speech-stt-en-us
+                managed:
+                  description: Whether the container carries the label C(onprem.speech.managed=true).
+                  type: bool
+                  returned: always
+                  sample: true
+              sample:
+                - port: 5000
+                  container: speech-stt-en-us
+                  managed: true
+"""
+
+import glob
+import os
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.onprem.speech.plugins.module_utils import host_parse
+from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import (
+    DockerClient,
+    DockerSocketError,
+    parse_docker_host,
+)
+
+PROC_CPUINFO = "/proc/cpuinfo"
+PROC_MEMINFO = "/proc/meminfo"
+PROC_SELF_CGROUP = "/proc/self/cgroup"
+PROC_IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+PROC_NET_TCP = "/proc/net/tcp"
+PROC_NET_TCP6 = "/proc/net/tcp6"
+CPUFREQ_GLOB = "/sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq"
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def read_text(path):
+    """The file's text, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return None
+
+
+def affinity_cpus():
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is None:
+        return None
+    try:
+        return len(getter(0))
+    except OSError:
+        return None
+
+
+def free_mb(path):
+    """Free MiB (for unprivileged users) on the file system of path or its nearest existing parent."""
+    target = host_parse.nearest_existing_path(path, os.path.exists)
+    try:
+        stats = os.statvfs(target)
+    except OSError:
+        return None
+    return int(stats.f_bavail * stats.f_frsize // host_parse.MIB)
+
+
+def cpu_facts():
+    cpuinfo = host_parse.cpuinfo_facts(read_text(PROC_CPUINFO))
+    cpufreq = [read_text(path) for path in sorted(glob.glob(CPUFREQ_GLOB))]
+    mhz, source = host_parse.core_max_mhz(cpufreq, cpuinfo)
+    logical = cpuinfo["logical_cpus"] or os.cpu_count()
+    affinity = affinity_cpus()
+    cgroup = host_parse.cgroup_cpu_limit(read_text(PROC_SELF_CGROUP) or "", read_text)
+    return {
+        "cpu_model": cpuinfo["cpu_model"],
+        "cpu_vendor": cpuinfo["cpu_vendor"],
+        "avx2": cpuinfo["avx2"],
+        "avx512f": cpuinfo["avx512f"],
+        "logical_cpus": logical,
+        "affinity_cpus": affinity,
+        "cgroup_cpus": cgroup,
+        "usable_cpus": host_parse.usable_cpus(logical, affinity, cgroup),
+        "core_max_mhz": mhz,
+        "core_max_mhz_source": source,
+    }
+
+
+def memory_facts():
+    facts = host_parse.meminfo_facts(read_text(PROC_MEMINFO))
+    limit = host_parse.bytes_to_mb(host_parse.cgroup_memory_limit(read_text(PROC_SELF_CGROUP) or "", read_text))
+    facts["cgroup_memory_limit_mb"] = limit
+    facts["usable_memory_mb"] = host_parse.usable_memory_mb(facts["memory_total_mb"], limit)
+    return facts
+
+
+def docker_facts(docker_host, timeout, gather):
+    facts = {
+        "answers": False,
+        "version": None,
+        "api_version": None,
+        "data_root": None,
+        "data_root_free_mb": None,
+        "error": None,
+        "published_ports": [],
+    }
+    info = None
+    if not gather:
+        facts["error"] = "not asked (gather_docker is false)"
+    else:
+        client = DockerClient(docker_host, timeout)
+        try:
+            facts["version"], facts["api_version"] = host_parse.docker_version_facts(client.get_json("/version"))
+            facts["answers"] = True
+            info = client.get_json("/info")
+            facts["published_ports"] = host_parse.published_ports(client.get_json("/containers/json"))
+        except DockerSocketError as error:
+            facts["error"] = str(error)
+    facts["data_root"] = host_parse.docker_data_root(info, read_text(DAEMON_JSON))
+    facts["data_root_free_mb"] = free_mb(facts["data_root"])
+    return facts
+
+
+def gather(params):
+    facts = {"architecture": platform.machine() or None}
+    facts.update(cpu_facts())
+    facts.update(memory_facts())
+    facts["ip_forward"] = host_parse.parse_ip_forward(read_text(PROC_IP_FORWARD))
+    facts["listening_ports"] = host_parse.listening_ports(read_text(PROC_NET_TCP), read_text(PROC_NET_TCP6))
+    facts["docker"] = docker_facts(params["docker_host"], params["docker_timeout"], params["gather_docker"])
+    return facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_timeout=dict(type="int", default=5),
+            gather_docker=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+    problems = []
+    try:
+        parse_docker_host(module.params["docker_host"])
+    except ValueError as error:
+        problems.append(str(error))
+    if module.params["docker_timeout"] < 1:
+        problems.append("docker_timeout %s: give a number of seconds, at least 1" % module.params["docker_timeout"])
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+
+    module.exit_json(changed=False, ansible_facts={"speech_host": gather(module.params)})
+
+
+if __name__ == "__main__":
+    main()
