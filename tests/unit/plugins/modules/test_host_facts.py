@@ -235,7 +235,7 @@ def test_gather_docker_false_asks_nothing(capsys):
 def test_nothing_readable_gives_nulls_not_failure(capsys):
     FakeClient.failure = "socket /var/run/docker.sock not found"
     with mock.patch.object(host_facts.os, "cpu_count", return_value=7):
-        code, _ = run({}, {}, affinity=None, free_mb=None)
+        code = run({}, {}, affinity=None, free_mb=None)[0]
     assert code == 0
     out = result(capsys)
     facts = out["ansible_facts"]["speech_host"]
@@ -252,7 +252,7 @@ def test_nothing_readable_gives_nulls_not_failure(capsys):
 
 def test_check_mode_gathers_too(capsys):
     files = target_files("intel-xeon-e5-2650v3-3cpu", "veos-2g", "v2-docker-private")
-    code, _ = run({"_ansible_check_mode": True}, files, affinity=3)
+    code = run({"_ansible_check_mode": True}, files, affinity=3)[0]
     out = result(capsys)
     assert code == 0
     assert out["changed"] is False
@@ -265,7 +265,7 @@ def test_check_mode_gathers_too(capsys):
     ({"docker_host": "https://h:2376", "docker_timeout": -1}, ["TLS is not supported", "docker_timeout -1"]),
 ])
 def test_bad_arguments_fail_in_one_message(capsys, args, words):
-    code, _ = run(args, {})
+    code = run(args, {})[0]
     out = result(capsys)
     assert code == 1
     assert out["failed"] is True
@@ -275,14 +275,14 @@ def test_bad_arguments_fail_in_one_message(capsys, args, words):
 
 
 def test_wrong_types_are_refused(capsys):
-    code, _ = run({"docker_timeout": "soon"}, {})
+    code = run({"docker_timeout": "soon"}, {})[0]
     out = result(capsys)
     assert code == 1
     assert "docker_timeout" in out["msg"]
 
 
 def test_unknown_option_is_refused(capsys):
-    code, _ = run({"docker_socket": "/var/run/docker.sock"}, {})
+    code = run({"docker_socket": "/var/run/docker.sock"}, {})[0]
     assert code == 1
     assert "docker_socket" in result(capsys)["msg"]
 
