@@ -323,13 +323,13 @@ def free_mb(path):
     return int(stats.f_bavail * stats.f_frsize // host_parse.MIB)
 
 
-def cpu_facts():
+def cpu_facts(proc_cgroup):
     cpuinfo = host_parse.cpuinfo_facts(read_text(PROC_CPUINFO))
     cpufreq = [read_text(path) for path in sorted(glob.glob(CPUFREQ_GLOB))]
     mhz, source = host_parse.core_max_mhz(cpufreq, cpuinfo)
     logical = cpuinfo["logical_cpus"] or os.cpu_count()
     affinity = affinity_cpus()
-    cgroup = host_parse.cgroup_cpu_limit(read_text(PROC_SELF_CGROUP) or "", read_text)
+    cgroup = host_parse.cgroup_cpu_limit(proc_cgroup, read_text)
     return {
         "cpu_model": cpuinfo["cpu_model"],
         "cpu_vendor": cpuinfo["cpu_vendor"],
@@ -344,9 +344,9 @@ def cpu_facts():
     }
 
 
-def memory_facts():
+def memory_facts(proc_cgroup):
     facts = host_parse.meminfo_facts(read_text(PROC_MEMINFO))
-    limit = host_parse.bytes_to_mb(host_parse.cgroup_memory_limit(read_text(PROC_SELF_CGROUP) or "", read_text))
+    limit = host_parse.bytes_to_mb(host_parse.cgroup_memory_limit(proc_cgroup, read_text))
     facts["cgroup_memory_limit_mb"] = limit
     facts["usable_memory_mb"] = host_parse.usable_memory_mb(facts["memory_total_mb"], limit)
     return facts
@@ -380,9 +380,10 @@ def docker_facts(docker_host, timeout, gather):
 
 
 def gather(params):
+    proc_cgroup = read_text(PROC_SELF_CGROUP) or ""
     facts = {"architecture": platform.machine() or None}
-    facts.update(cpu_facts())
-    facts.update(memory_facts())
+    facts.update(cpu_facts(proc_cgroup))
+    facts.update(memory_facts(proc_cgroup))
     facts["ip_forward"] = host_parse.parse_ip_forward(read_text(PROC_IP_FORWARD))
     facts["listening_ports"] = host_parse.listening_ports(read_text(PROC_NET_TCP), read_text(PROC_NET_TCP6))
     facts["docker"] = docker_facts(params["docker_host"], params["docker_timeout"], params["gather_docker"])
