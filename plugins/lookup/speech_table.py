@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: speech_table
-author: onprem.speech maintainers
+author: onprem.speech maintainers (@onprem)
 version_added: 0.1.0
 short_description: Read the collection's table of Speech container kinds
 description:

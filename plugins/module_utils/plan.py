@@ -430,7 +430,8 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
     elif round(mhz / 100.0) * 100 < min_core_mhz:
         # Compared at the precision the requirement is stated in (0.1 GHz): a 2.6 GHz part in a VM
         # calibrates its TSC to e.g. 2596 MHz, and that meets "2.6 GHz".
-        problems.append("clock: %s MHz per core (from %s) is below %d MHz (%s)" % (_num(float(mhz)), facts.get("core_max_mhz_source") or "?", min_core_mhz, clock_var))
+        problems.append("clock: %s MHz per core (from %s) is below %d MHz (%s)"
+                        % (_num(float(mhz)), facts.get("core_max_mhz_source") or "?", min_core_mhz, clock_var))
     if facts.get("ip_forward") is False:
         problems.append("net.ipv4.ip_forward: 0; Docker's published ports and outbound billing calls need it on (sysctl net.ipv4.ip_forward=1; "
                         "a hardening baseline may have turned it off)")
@@ -455,7 +456,8 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
             continue
         others = ", ".join("container %s%s" % (o["container"], "" if o.get("managed") else " (not managed by onprem.speech)") for o in owners if o not in ours)
         problems.append("%s (%s).host_port: %d is already in use on this host%s; pick a free port"
-                        % (names.get("containers", "speech_containers_list"), spec["name"], port, " by " + others if others else " by a process outside Docker"))
+                        % (names.get("containers", "speech_containers_list"), spec["name"], port,
+                           " by " + others if others else " by a process outside Docker"))
     need_cpus = sum(spec["cpus"] for spec in active)
     need_mb = sum(spec["memory_mb"] + spec["model_memory_mb"] for spec in active)
     have_cpus = facts.get("usable_cpus") or facts.get("logical_cpus") or 0
@@ -464,7 +466,8 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
         problems.append("cpus: the containers planned here need %s cores (%s) but the host has %s"
                         % (_num(float(need_cpus)), " + ".join("%s %s" % (s["name"], _num(s["cpus"])) for s in active), _num(float(have_cpus))))
     if need_mb > have_mb:
-        problems.append("memory: the containers planned here need %d MiB (%s; model memory is Microsoft's +4 to 8 GB for speech to text) but the host has %d MiB"
+        problems.append("memory: the containers planned here need %d MiB (%s; model memory is Microsoft's +4 to 8 GB for speech to text) "
+                        "but the host has %d MiB"
                         % (need_mb, " + ".join("%s %d%s" % (s["name"], s["memory_mb"], "+%d model" % s["model_memory_mb"] if s["model_memory_mb"] else "")
                                                for s in active), have_mb))
     summary = {"need_cpus": need_cpus, "have_cpus": have_cpus, "need_memory_mb": need_mb, "have_memory_mb": have_mb}

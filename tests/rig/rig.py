@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The test rig: one command that takes a fresh machine to a finished test run.
 
     scripts/test                  everything: unit, lint, sanity, every scenario
@@ -17,7 +16,6 @@ Only the Python standard library is used here, so the system python3 runs it.
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -72,6 +70,7 @@ def run(cmd, check=True, capture=False, env=None, cwd=None, quiet=False, input_b
         log("$ " + " ".join(str(c) for c in cmd))
     proc = subprocess.run(
         [str(c) for c in cmd],
+        check=False,
         cwd=cwd,
         env=env,
         input=input_bytes,
@@ -164,7 +163,7 @@ def tool_env(extra=None):
 def engine_answers():
     if not shutil.which("docker"):
         return False
-    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 def apt_install(*packages):
@@ -208,7 +207,7 @@ def ensure_engine():
         log("starting dockerd in the background (log: %s)" % logfile)
         with open(logfile, "ab") as fh:
             subprocess.Popen(["dockerd"], stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(60):
+    for _attempt in range(60):
         if engine_answers():
             log("the Docker engine answers")
             return
@@ -243,7 +242,7 @@ def apt_mirror():
 
 
 def image_exists(ref):
-    return subprocess.run(["docker", "image", "inspect", ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(["docker", "image", "inspect", ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 def base_image():
@@ -253,7 +252,7 @@ def base_image():
 
 def built_images():
     """name -> (ref, context dir) for every image under tests/rig/images/."""
-    base, _ = base_image()
+    base = base_image()[0]
     found = {}
     for ctx in sorted(p for p in IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file()):
         found[ctx.name] = ("localhost/speech-ci/%s:%s" % (ctx.name, digest(base, ctx)), ctx)
@@ -262,7 +261,8 @@ def built_images():
 
 def image_env():
     env = {"SPEECH_CI_IMAGE_BASE": base_image()[0]}
-    for name, (ref, _ctx) in built_images().items():
+    for name, image in built_images().items():
+        ref = image[0]
         env["SPEECH_CI_IMAGE_" + name.upper().replace("-", "_")] = ref
     return env
 
@@ -324,6 +324,12 @@ def part_sanity():
     # A repository keeps ansible-test's file listing to tracked files.
     run(["git", "init", "-q"], cwd=tree)
     run(["git", "add", "-A"], cwd=tree)
+    # ansible-test bootstraps pip in its per-test venvs with a script it downloads
+    # from a host that cannot be reached here; it uses a cached copy first.
+    for version in ("24.2", "24.0", "25.0"):
+        cached = Path.home() / ".ansible" / "test" / "cache" / ("get_pip_%s.py" % version.replace(".", "_"))
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "tests" / "rig" / "get_pip_shim.py", cached)
     py = "%d.%d" % sys.version_info[:2]
     run([venv_bin("ansible-test"), "sanity", "--venv", "--python", py, "--color", "no"], cwd=tree, env=tool_env())
 
@@ -341,7 +347,7 @@ def part_molecule(scenario):
 
 
 def plan_parts(requested):
-    names = [s for s, _ in SCENARIOS]
+    names = [name for name, _support in SCENARIOS]
     if not requested:
         return ["unit", "lint", "sanity"] + ["molecule:" + s for s in names]
     parts = []
@@ -364,7 +370,7 @@ def main(argv=None):
     parser.add_argument("--keep-going", action="store_true", help="run every part even after one fails")
     args = parser.parse_args(argv)
     if args.list:
-        print("unit lint sanity molecule " + " ".join("molecule:" + s for s, _ in SCENARIOS))
+        print("unit lint sanity molecule " + " ".join("molecule:" + name for name, _support in SCENARIOS))
         return 0
     sys.path.insert(0, str(Path(__file__).parent))
     results = []

@@ -154,7 +154,8 @@ def test_disconnected_only_needs_no_billing():
 GOOD = {"architecture": "x86_64", "avx2": True, "cpu_model": "AMD EPYC", "core_max_mhz": 2596.146, "core_max_mhz_source": "cpuinfo_mhz",
         "usable_cpus": 2.0, "logical_cpus": 2, "usable_memory_mb": 24000, "memory_total_mb": 24000, "ip_forward": True,
         "listening_ports": [22], "docker": {"data_root": "/var/lib/docker", "data_root_free_mb": 80000, "published_ports": []}}
-SMALL = [{"name": "s", "kind": "stt", "host_port": 5000, "cpus": 0.5, "memory": "1g"}, {"name": "t", "kind": "ntts", "host_port": 5001, "cpus": 0.5, "memory": "1g"}]
+SMALL = [{"name": "s", "kind": "stt", "host_port": 5000, "cpus": 0.5, "memory": "1g"},
+         {"name": "t", "kind": "ntts", "host_port": 5001, "cpus": 0.5, "memory": "1g"}]
 
 
 def check(facts=None, items=None, **kw):
