@@ -46,6 +46,44 @@ def speech_billing_fingerprint(endpoint, api_key):
     return speech_plan_utils.billing_fingerprint(endpoint, api_key)
 
 
+def speech_settings_problems(settings):
+    """Problems with the speech_containers role's own settings."""
+    return speech_plan_utils.check_settings(settings)
+
+
+def speech_registry_host(registry):
+    return speech_plan_utils.registry_host(registry)
+
+
+def speech_state_paths(plan):
+    """The host paths speech_info should stat for this plan (directories and licence markers)."""
+    return speech_plan_utils.state_paths(plan)
+
+
+def speech_changes(plan, info, remove_unlisted=True, license_refresh=False):
+    """What to apply, remove, fetch and create on a host, from the plan and speech_info's answer."""
+    return speech_plan_utils.plan_changes(plan, info, remove_unlisted=bool(remove_unlisted), license_refresh=bool(license_refresh))
+
+
+def speech_readiness_targets(plan):
+    """The readiness module's containers option for a plan's started containers."""
+    return speech_plan_utils.readiness_targets(plan)
+
+
+def speech_license_marker(spec):
+    return speech_plan_utils.license_marker(spec)
+
+
+def speech_redact(text, *secrets):
+    """Replace each secret in the text by <hidden> (for error messages of no_log tasks)."""
+    return speech_plan_utils.redact(text, *secrets)
+
+
+def speech_report(plan, info, readiness, client_host, changes=None):
+    """One row per planned container: kind, image, digest, client URL, readiness (no secrets)."""
+    return speech_plan_utils.report(plan, info, readiness, client_host, changes)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -55,4 +93,12 @@ class FilterModule(object):
             "speech_command": speech_command,
             "speech_client_url": speech_client_url,
             "speech_billing_fingerprint": speech_billing_fingerprint,
+            "speech_state_paths": speech_state_paths,
+            "speech_settings_problems": speech_settings_problems,
+            "speech_registry_host": speech_registry_host,
+            "speech_changes": speech_changes,
+            "speech_readiness_targets": speech_readiness_targets,
+            "speech_license_marker": speech_license_marker,
+            "speech_redact": speech_redact,
+            "speech_report": speech_report,
         }

@@ -377,9 +377,11 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             "mounts": mounts,
             "dirs": dirs,
         }
-        spec["spec_hash"] = spec_hash(spec, "" if disconnected else billing_fp)
+        # The state is not part of what the container is: stopping one must not recreate it.
+        applied = dict((k, v) for k, v in spec.items() if k != "state")
+        spec["spec_hash"] = spec_hash(applied, "" if disconnected else billing_fp)
         spec["labels"] = {LABEL_MANAGED: "true", LABEL_KIND: kind, LABEL_HASH: spec["spec_hash"],
-                          LABEL_SPEC: json.dumps(dict((k, v) for k, v in spec.items() if k != "spec_hash"), sort_keys=True, separators=(",", ":"))}
+                          LABEL_SPEC: json.dumps(applied, sort_keys=True, separators=(",", ":"))}
         plan.append(spec)
     return {"plan": plan, "problems": problems, "warnings": warnings}
 
@@ -491,3 +493,151 @@ def container_command(spec, endpoint=None, api_key=None, mode="run"):
 def client_url(spec, host):
     """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts."""
     return "%s://%s:%d" % (spec["protocol"], host, spec["host_port"])
+
+
+def registry_host(registry):
+    """mirror.example:5443/prefix -> mirror.example:5443 (where Docker looks for the CA and the login)."""
+    return (registry or sk.REGISTRY).split("/", 1)[0]
+
+
+def check_settings(settings):
+    """Problems with the role's own settings (not the container list), each naming its variable."""
+    problems = []
+    source = settings.get("image_source")
+    if source == "load" and not settings.get("image_archive"):
+        problems.append("speech_containers_image_archive: missing; speech_containers_image_source load needs the path, on the controller, "
+                        "of an archive made with `docker save` holding the planned images")
+    if bool(settings.get("registry_username")) != bool(settings.get("registry_password_present")):
+        problems.append("speech_containers_registry_username and speech_containers_registry_password: give both or neither")
+    ca = settings.get("registry_ca") or ""
+    if ca and "-----BEGIN CERTIFICATE-----" not in ca:
+        problems.append("speech_containers_registry_ca: not a PEM certificate (the text between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----)")
+    registry = settings.get("registry") or ""
+    if not re.match(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?$", registry, re.IGNORECASE) or "://" in registry:
+        problems.append("speech_containers_registry: %r is not a registry like mcr.microsoft.com or mirror.example.com:5443[/prefix] (no scheme)" % registry)
+    for key in ("ready_timeout", "status_timeout", "pull_retries"):
+        value = settings.get(key)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            problems.append("speech_containers_%s: %r; allowed: a whole number, 0 or more" % (key, value))
+    return problems
+
+
+def license_marker(spec):
+    """The file that says a licence was fetched for this container's image (fetched again when the image changes)."""
+    license_dir = [d["path"] for d in spec["dirs"] if d["purpose"] == "license"][0]
+    return "%s.fetched-for-%s" % (license_dir, hashlib.sha256(spec["image"].encode("utf-8")).hexdigest()[:12])
+
+
+def state_paths(plan):
+    """Every host path whose state the role needs: the containers' directories and licence markers."""
+    paths = []
+    for spec in plan:
+        paths += [d["path"] for d in spec["dirs"]]
+        if spec["disconnected"]:
+            paths.append(license_marker(spec))
+    return sorted(set(paths))
+
+
+def spec_from_labels(labels, state="started"):
+    """A container's spec as it was applied, rebuilt from its labels; None when they are not ours or unreadable."""
+    labels = labels or {}
+    try:
+        spec = json.loads(labels.get(LABEL_SPEC) or "")
+    except ValueError:
+        return None
+    if not isinstance(spec, dict) or labels.get(LABEL_MANAGED) != "true":
+        return None
+    spec["state"] = state
+    spec["spec_hash"] = labels.get(LABEL_HASH, "")
+    spec["labels"] = dict((k, v) for k, v in labels.items() if k.startswith(LABEL_PREFIX))
+    return spec
+
+
+def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
+    """What the role must do on this host, from the plan and onprem.speech.speech_info's answer.
+
+    A container is left alone when it exists with the planned spec hash, runs the
+    image the reference points at now, and is in the planned state."""
+    info = info or {}
+    current = dict((c["name"], c) for c in info.get("containers") or [])
+    images = info.get("images") or {}
+    paths = info.get("paths") or {}
+    planned = set(spec["name"] for spec in plan)
+    apply, unchanged, absent, previous, licenses, dirs = [], [], [], {}, [], []
+    for spec in plan:
+        have = current.get(spec["name"])
+        if spec["state"] == "absent":
+            if have:
+                absent.append(spec["name"])
+            continue
+        image = images.get(spec["image"]) or {}
+        for wanted in spec["dirs"]:
+            stat = paths.get(wanted["path"]) or {}
+            owner = image.get("uid")
+            group = image.get("gid")
+            if not stat.get("exists") or not stat.get("isdir") or (owner is not None and (stat.get("uid"), stat.get("gid")) != (owner, group)):
+                dirs.append({"path": wanted["path"], "owner": owner if owner is not None else 0, "group": group if group is not None else 0,
+                             "purpose": wanted["purpose"], "container": spec["name"]})
+        same = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
+                and have.get("image_id") == image.get("id") and bool(have.get("running")) == (spec["state"] == "started"))
+        if same:
+            unchanged.append(spec["name"])
+            continue
+        apply.append(spec)
+        previous[spec["name"]] = spec_from_labels(have.get("labels"), "started" if have.get("running") else "stopped") if have else None
+        if spec["disconnected"] and spec["state"] == "started":
+            marker = paths.get(license_marker(spec)) or {}
+            if license_refresh or not marker.get("exists"):
+                licenses.append(spec)
+    unlisted = sorted(name for name in current if name not in planned) if remove_unlisted else []
+    return {"apply": apply, "unchanged": unchanged, "absent": absent + unlisted, "previous": previous, "licenses": licenses, "dirs": dirs,
+            "missing_images": sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))}
+
+
+def readiness_targets(plan):
+    """The readiness module's `containers` option for the started containers of a plan."""
+    targets = []
+    for spec in plan:
+        if spec["state"] != "started":
+            continue
+        host = spec["host_ip"] if spec["host_ip"] not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        targets.append({"name": spec["name"], "kind": spec["kind"], "port": spec["host_port"], "host": host, "protocol": spec["protocol"],
+                        "locale": spec["locale"], "voice": spec["voice"], "disconnected": spec["disconnected"]})
+    return targets
+
+
+def redact(text, *secrets):
+    """The text with every given secret replaced by <hidden>; empty secrets are ignored."""
+    text = "" if text is None else str(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(str(secret), "<hidden>")
+    return text
+
+
+def report(plan, info, readiness, client_host, changes=None):
+    """One row per planned container, for the run's summary and the fleet report (no secrets)."""
+    images = (info or {}).get("images") or {}
+    probed = dict((c.get("name"), c) for c in (readiness or {}).get("containers") or [])
+    changed = set(spec["name"] for spec in (changes or {}).get("apply") or [])
+    rows = []
+    for spec in plan:
+        probe = probed.get(spec["name"]) or {}
+        image = images.get(spec["image"]) or {}
+        rows.append({
+            "name": spec["name"],
+            "kind": spec["kind"],
+            "title": spec["title"],
+            "state": spec["state"],
+            "image": spec["image"],
+            "digest": image.get("digest"),
+            "url": client_url(spec, client_host),
+            "cpus": spec["cpus"],
+            "memory": spec["memory"],
+            "ready": bool(probe.get("ready")) if probe else None,
+            "api_status": probe.get("api_status"),
+            "stage": probe.get("stage"),
+            "message": probe.get("message"),
+            "changed": spec["name"] in changed,
+        })
+    return rows

@@ -208,3 +208,117 @@ def test_memory_forms():
 def test_client_url():
     stt, tts = plan_of(SMALL, allow_undersized=True)["plan"]
     assert p.client_url(stt, "h1") == "ws://h1:5000" and p.client_url(tts, "h1") == "http://h1:5001"
+
+
+# What the role changes on a host, from the plan and speech_info's answer ----------------------------------------------
+
+def specs(*items, **kw):
+    return plan_of(list(items), allow_undersized=True, **kw)["plan"]
+
+
+def running(spec, image_id="sha256:aaa", running_state=True):
+    return {"name": spec["name"], "spec_hash": spec["spec_hash"], "image_id": image_id, "running": running_state, "labels": spec["labels"]}
+
+
+def info_for(plan, containers=(), present=True, paths=None):
+    return {"containers": list(containers),
+            "images": dict((s["image"], {"present": present, "id": "sha256:aaa" if present else None, "uid": 65532 if present else None,
+                                         "gid": 65532 if present else None, "digest": "sha256:ddd"}) for s in plan),
+            "paths": paths or {}}
+
+
+STT = {"name": "stt", "kind": "stt", "host_port": 5000, "cpus": 0.5, "memory": "1g", "output_dir": "/srv/out"}
+TTS = {"name": "tts", "kind": "ntts", "host_port": 5001, "cpus": 0.5, "memory": "1g"}
+
+
+def test_fresh_host_creates_everything():
+    plan = specs(STT, TTS)
+    changes = p.plan_changes(plan, info_for(plan, present=False))
+    assert [s["name"] for s in changes["apply"]] == ["stt", "tts"]
+    assert changes["previous"] == {"stt": None, "tts": None}
+    assert changes["missing_images"] == sorted(s["image"] for s in plan)
+    assert changes["dirs"] == [{"path": "/srv/out", "owner": 0, "group": 0, "purpose": "output", "container": "stt"}]
+
+
+def test_converged_host_changes_nothing():
+    plan = specs(STT, TTS)
+    paths = {"/srv/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532}}
+    changes = p.plan_changes(plan, info_for(plan, [running(s) for s in plan], paths=paths))
+    assert changes["apply"] == [] and changes["absent"] == [] and changes["dirs"] == [] and changes["missing_images"] == []
+    assert changes["unchanged"] == ["stt", "tts"]
+
+
+def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
+    old = specs(STT, TTS)
+    new = specs(dict(STT, version="5.2.0"), TTS)
+    changes = p.plan_changes(new, info_for(new, [running(s) for s in old]))
+    assert [s["name"] for s in changes["apply"]] == ["stt"]
+    previous = changes["previous"]["stt"]
+    assert previous["image"].endswith(":5.1.0-amd64-en-us") and previous["spec_hash"] == old[0]["spec_hash"]
+    assert previous["labels"] == old[0]["labels"] and previous["state"] == "started"
+    assert p.container_command(previous, ENDPOINT, KEY) == p.container_command(old[0], ENDPOINT, KEY)
+
+
+def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
+    plan = specs(STT)
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["apply"]
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0], running_state=False)]))["apply"]
+    rotated = specs(STT, billing_fp="other")
+    assert p.plan_changes(rotated, info_for(rotated, [running(plan[0])]))["apply"]
+
+
+def test_stopping_does_not_change_the_hash():
+    started, stopped = specs(STT)[0], specs(dict(STT, state="stopped"))[0]
+    assert started["spec_hash"] == stopped["spec_hash"] and started["labels"] == stopped["labels"]
+
+
+def test_unlisted_and_absent_are_removed_and_data_kept():
+    plan = specs(STT, dict(TTS, state="absent"))
+    current = [running(s) for s in specs(STT, TTS)] + [{"name": "old", "spec_hash": "x", "image_id": "y", "running": True, "labels": {}}]
+    changes = p.plan_changes(plan, info_for(plan, current))
+    assert changes["absent"] == ["tts", "old"]
+    assert p.plan_changes(plan, info_for(plan, current), remove_unlisted=False)["absent"] == ["tts"]
+
+
+def test_licence_fetched_once_per_image():
+    plan = specs(dict(TTS, disconnected=True))
+    marker = p.license_marker(plan[0])
+    assert marker.startswith("/var/lib/onprem-speech/tts/license.fetched-for-")
+    assert marker in p.state_paths(plan)
+    assert p.plan_changes(plan, info_for(plan))["licenses"] == plan
+    assert p.plan_changes(plan, info_for(plan, paths={marker: {"exists": True}}))["licenses"] == []
+    assert p.plan_changes(plan, info_for(plan, paths={marker: {"exists": True}}), license_refresh=True)["licenses"] == plan
+    upgraded = specs(dict(TTS, disconnected=True, version="4.2.0"))
+    assert p.license_marker(upgraded[0]) != marker
+
+
+def test_spec_from_labels_rejects_foreign_labels():
+    assert p.spec_from_labels({"com.example": "x"}) is None
+    assert p.spec_from_labels({p.LABEL_MANAGED: "true", p.LABEL_SPEC: "{not json"}) is None
+
+
+def test_readiness_targets_and_report():
+    plan = specs(STT, TTS, dict(TTS, name="off", host_port=5002, state="stopped"))
+    targets = p.readiness_targets(plan)
+    assert [t["name"] for t in targets] == ["stt", "tts"]
+    assert targets[0] == {"name": "stt", "kind": "stt", "port": 5000, "host": "127.0.0.1", "protocol": "ws", "locale": "en-US",
+                          "voice": None, "disconnected": False}
+    rows = p.report(plan, info_for(plan), {"containers": [{"name": "stt", "ready": True, "api_status": "Valid"}]}, "h1")
+    assert rows[0]["url"] == "ws://h1:5000" and rows[0]["ready"] is True and rows[0]["digest"] == "sha256:ddd"
+    assert rows[1]["url"] == "http://h1:5001" and rows[1]["ready"] is None
+
+
+def test_settings_problems_name_their_variable():
+    good = {"image_source": "pull", "registry": "mcr.microsoft.com", "ready_timeout": 300, "status_timeout": 120, "pull_retries": 5}
+    assert p.check_settings(good) == []
+    assert "speech_containers_image_archive" in p.check_settings(dict(good, image_source="load"))[0]
+    assert "speech_containers_registry_username and speech_containers_registry_password" in p.check_settings(dict(good, registry_username="u"))[0]
+    assert "speech_containers_registry_ca" in p.check_settings(dict(good, registry_ca="hello"))[0]
+    assert "speech_containers_registry:" in p.check_settings(dict(good, registry="https://mirror"))[0]
+    assert p.check_settings(dict(good, registry="mirror.example.com:5443/speech")) == []
+    assert p.registry_host("mirror.example.com:5443/speech") == "mirror.example.com:5443"
+
+
+def test_redact():
+    assert p.redact("bad key %s here" % KEY, KEY, "") == "bad key <hidden> here"
+    assert p.redact(None, KEY) == ""
