@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A tiny client for the Docker Engine API, standard library only.
 
-Targets need neither `requests` nor the Docker SDK for the read-only
-questions host_facts asks (GET /version, /info, /containers/json). The
-engine listens on a unix socket (unix:///var/run/docker.sock) or, where an
-operator set it up, on plain TCP (tcp://host:2375, http://host:2375). TLS
-endpoints are not supported here.
+Targets need neither `requests` nor the Docker SDK for the questions
+host_facts and speech_info ask (GET /version, /info, /containers/json, image
+and container inspects, and the throwaway container speech_info creates to
+read a file out of an image: POST create, GET archive, DELETE). The engine
+listens on a unix socket (unix:///var/run/docker.sock) or, where an operator
+set it up, on plain TCP (tcp://host:2375, http://host:2375). TLS endpoints
+are not supported here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -105,26 +107,55 @@ class DockerClient(object):
             return "cannot resolve %s" % self.address
         return "cannot talk to %s: %s" % (self.where(), error)
 
-    def get(self, path):
-        """(status, parsed JSON or None) for GET path; DockerSocketError when there is no answer."""
+    def request(self, method, path, body=None, accept="application/json"):
+        """(status, raw body bytes) for one request; DockerSocketError when there is no answer.
+
+        body, when given, is sent as JSON."""
         connection = self._connection()
+        headers = {"Accept": accept}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
         try:
-            connection.request("GET", path, headers={"Accept": "application/json"})
+            connection.request(method, path, body=data, headers=headers)
             response = connection.getresponse()
-            body = response.read()
+            raw = response.read()
             status = response.status
         except (socket.error, OSError, http_client.HTTPException) as error:
             raise DockerSocketError(self._reason(error))
         finally:
             connection.close()
-        if not body:
+        return status, raw
+
+    def _decode(self, method, path, status, raw):
+        if not raw:
             return status, None
         try:
-            return status, json.loads(body.decode("utf-8"))
+            return status, json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             if status == 200:
-                raise DockerSocketError("GET %s from %s: the answer is not JSON" % (path, self.where()))
+                raise DockerSocketError("%s %s from %s: the answer is not JSON" % (method, path, self.where()))
             return status, None
+
+    def get(self, path):
+        """(status, parsed JSON or None) for GET path; DockerSocketError when there is no answer."""
+        status, raw = self.request("GET", path)
+        return self._decode("GET", path, status, raw)
+
+    def post(self, path, body=None):
+        """(status, parsed JSON or None) for POST path with a JSON body."""
+        status, raw = self.request("POST", path, body=body if body is not None else {})
+        return self._decode("POST", path, status, raw)
+
+    def delete(self, path):
+        """(status, parsed JSON or None) for DELETE path."""
+        status, raw = self.request("DELETE", path)
+        return self._decode("DELETE", path, status, raw)
+
+    def get_raw(self, path, accept="application/x-tar"):
+        """(status, raw body bytes) for GET path, for answers that are not JSON (archives)."""
+        return self.request("GET", path, accept=accept)
 
     def get_json(self, path):
         """The parsed JSON for GET path; DockerSocketError unless the status is 200."""
