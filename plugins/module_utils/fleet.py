@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet summary: one row per host from what the roles left in hostvars (no secrets)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+OUTCOMES = {
+    "ready": "every container ready",
+    "refused": "refused by preflight; nothing changed",
+    "rolled back": "new containers failed; rolled back to what it ran before",
+    "failed": "failed",
+    "not rolled out": "not rolled out (the rollout stopped before this host's batch)",
+    "not checked": "not reached (unreachable, or the run stopped first)",
+}
+
+
+def host_row(host, hv):
+    """One host's row from its hostvars (a mapping)."""
+    facts = (hv.get("ansible_facts") or {}).get("speech_host") or {}
+    preflight = hv.get("preflight_result") or {}
+    summary = preflight.get("summary") or {}
+    containers = hv.get("speech_containers_report") or []
+    if not preflight:
+        outcome = "not checked"
+    elif not preflight.get("passed"):
+        outcome = "refused"
+    elif hv.get("speech_containers_rolled_back"):
+        outcome = "rolled back"
+    elif hv.get("speech_containers_failure"):
+        outcome = "failed"
+    elif not containers:
+        outcome = "not rolled out"
+    elif all(c.get("ready") for c in containers if c.get("state") == "started"):
+        outcome = "ready"
+    else:
+        outcome = "failed"
+    return {
+        "host": host,
+        "outcome": outcome,
+        "outcome_text": OUTCOMES[outcome],
+        "problems": list(preflight.get("problems") or []),
+        "failure": hv.get("speech_containers_failure"),
+        "rollback_note": (hv.get("speech_containers_rollback_note") or "").strip() or None,
+        "cpu_model": facts.get("cpu_model"),
+        "avx2": facts.get("avx2"),
+        "clock_mhz": facts.get("core_max_mhz"),
+        "clock_source": facts.get("core_max_mhz_source"),
+        "cpus_have": summary.get("have_cpus", facts.get("usable_cpus")),
+        "cpus_need": summary.get("need_cpus"),
+        "memory_have_mb": summary.get("have_memory_mb", facts.get("usable_memory_mb")),
+        "memory_need_mb": summary.get("need_memory_mb"),
+        "containers": containers,
+    }
+
+
+def fleet_rows(hosts, hostvars):
+    return [host_row(host, hostvars[host] if host in hostvars else {}) for host in hosts]
+
+
+def percent(need, have):
+    """How full a host is, 0-100 for the report's bars (more than 100 shows an over-plan)."""
+    if not have or need is None:
+        return 0
+    return int(round(100.0 * float(need) / float(have)))
+
+
+def fleet_table(rows):
+    """The summary as text lines: host, container, kind, client URL, ready, key status."""
+    lines = ["%-18s %-16s %-10s %-32s %-6s %s" % ("HOST", "CONTAINER", "KIND", "URL", "READY", "KEY")]
+    for row in rows:
+        if not row["containers"]:
+            lines.append("%-18s %s" % (row["host"], row["outcome_text"]))
+            continue
+        for c in row["containers"]:
+            ready = "-" if c.get("ready") is None else ("yes" if c["ready"] else "NO")
+            lines.append("%-18s %-16s %-10s %-32s %-6s %s" % (row["host"], c["name"], c["kind"], c["url"], ready, c.get("api_status") or "-"))
+        if row["outcome"] != "ready":
+            lines.append("%-18s (%s)" % ("", row["outcome_text"]))
+    return lines
