@@ -4,6 +4,7 @@
     scripts/test unit lint        only those parts
     scripts/test molecule:docker  one Molecule scenario
     scripts/test --list           the parts and scenarios
+    scripts/test --setup          only the venv and the collection link
 
 It makes what it needs itself and reuses it when nothing changed: the virtual
 environment (from requirements.txt), a Docker engine (docker.io, where none
@@ -368,11 +369,17 @@ def main(argv=None):
     parser.add_argument("parts", nargs="*", help="unit, lint, sanity, molecule, molecule:<scenario> (default: all)")
     parser.add_argument("--list", action="store_true", help="print the parts and scenarios, and stop")
     parser.add_argument("--keep-going", action="store_true", help="run every part even after one fails")
+    parser.add_argument("--setup", action="store_true", help="only make the venv and link the checkout into .cache/collections")
     args = parser.parse_args(argv)
     if args.list:
         print("unit lint sanity molecule " + " ".join("molecule:" + name for name, _support in SCENARIOS))
         return 0
     sys.path.insert(0, str(Path(__file__).parent))
+    if args.setup:
+        ensure_venv()
+        ensure_collection_link()
+        log("ready: activate with `. %s/bin/activate`; ansible.cfg finds the collection in %s" % (VENV, COLLECTIONS))
+        return 0
     results = []
     started = time.time()
 
