@@ -1,0 +1,433 @@
+"""probe: the readiness ladder against fake speech containers (real HTTP servers on localhost) and an injected clock."""
+
+import importlib.util
+import threading
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.onprem.speech.plugins.module_utils import probe
+
+SPEECH = Path(__file__).resolve().parents[2] / "fixtures" / "speech"
+_SPEC = importlib.util.spec_from_file_location("fake_speech", str(SPEECH / "fake_speech.py"))
+fake = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(fake)
+
+FAST = {"ready_timeout": 5, "status_timeout": 5, "interval": 0.01, "request_timeout": 5, "probe": True, "once": False}
+REPORT_KEYS = {"name", "kind", "url", "ready", "stage", "ready_http", "api_status", "status_http", "probe", "seconds", "message", "likely_cause"}
+
+
+@pytest.fixture
+def container():
+    """container(**behaviour) -> (behaviour, port) of a running fake; all stopped afterwards."""
+    servers = []
+
+    def make(**kwargs):
+        behaviour = fake.Behaviour(**kwargs)
+        server, port = fake.start(behaviour)
+        servers.append(server)
+        return behaviour, port
+
+    yield make
+    for server in servers:
+        fake.stop(server)
+
+
+def target(name, kind, port, **extra):
+    item = {"name": name, "kind": kind, "port": port}
+    item.update(extra)
+    return item
+
+
+def run(item, **settings):
+    merged = dict(FAST)
+    merged.update(settings)
+    report = probe.probe_container(item, merged)
+    assert set(report) == REPORT_KEYS
+    return report
+
+
+# ------------------------------------------------------------------ words
+
+def test_expected_accept_is_rfc_6455s_example():
+    assert probe.expected_accept("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_excerpt_is_short_one_line_and_key_free():
+    key = "0123456789abcdef0123456789ABCDEF"
+    text = probe.excerpt(("error:\n  ApiKey=%s  Ocp-Apim-Subscription-Key: sekrit-value \"apikey\": \"x1\" " % key).encode() + b"more words " * 40)
+    assert key not in text and "sekrit-value" not in text and "x1" not in text
+    assert "<hidden>" in text and "\n" not in text and len(text) <= probe.EXCERPT_CHARS
+    assert text.endswith("...")
+    assert probe.excerpt(b'{"message":"Api Key is valid, no action needed."}') == '{"message":"Api Key is valid, no action needed."}'
+    assert probe.excerpt(fake.wav()) == "<6444 bytes of RIFF audio>"
+    assert probe.excerpt(bytes(range(256)) * 4).startswith("<1024 bytes of binary")
+    assert probe.excerpt(b"") == ""
+    long_token = "A" * 84
+    assert long_token not in probe.excerpt(("token %s" % long_token).encode())
+
+
+@pytest.mark.parametrize("voice, locale", [
+    ("en-US-AriaNeural", "en-US"), ("de-DE-KatjaNeural", "de-DE"), ("zh-CN-sichuan-YunxiNeural", "zh-CN-sichuan"), (None, "en-US"),
+])
+def test_voice_locale(voice, locale):
+    assert probe.voice_locale(voice) == locale
+
+
+def test_ssml_names_the_voice_and_its_locale():
+    assert probe.ssml("de-DE-KatjaNeural") == "<speak version='1.0' xml:lang='de-DE'><voice name='de-DE-KatjaNeural'>ready check</voice></speak>"
+
+
+def test_client_url_and_defaults():
+    full = probe.normalize_target({"name": "a", "kind": "stt", "port": 5000, "locale": None})
+    assert full["protocol"] == "ws" and full["host"] == "127.0.0.1" and full["disconnected"] is False
+    assert probe.client_url(full) == "ws://127.0.0.1:5000"
+    assert probe.client_url(probe.normalize_target({"name": "b", "kind": "ntts", "port": 5001, "host": "::1"})) == "http://[::1]:5001"
+    assert probe.client_url(probe.normalize_target({"name": "c", "kind": "lid", "port": 5003, "host": "[::1]"})) == "http://[::1]:5003"
+
+
+# ------------------------------------------------------------------ the ladder, against real servers
+
+def test_stt_ready_after_some_polls(container):
+    behaviour, port = container(ready_after=3)
+    report = run(target("speech-stt-en-us", "stt", port, locale="en-US"))
+    assert report["ready"] is True and report["stage"] is None and report["likely_cause"] is None
+    assert report["url"] == "ws://127.0.0.1:%d" % port
+    assert (report["ready_http"], report["api_status"], report["status_http"]) == (200, "Valid", 200)
+    assert report["probe"]["ok"] is True and report["probe"]["http"] == 101
+    assert "right Sec-WebSocket-Accept" in report["probe"]["detail"]
+    assert report["message"] == "ready: /ready ready, /status Valid, WebSocket upgrade accepted"
+    assert behaviour.counts["/ready"] == 4 and behaviour.counts["/status"] == 1
+    upgrade = [r for r in behaviour.requests if r[1].startswith("/speech/recognition/")][0]
+    assert upgrade[1] == "/speech/recognition/interactive/cognitiveservices/v1?language=en-US"
+    headers = dict((k.lower(), v) for k, v in upgrade[2].items())
+    assert headers["upgrade"] == "websocket" and headers["sec-websocket-version"] == "13" and len(headers["sec-websocket-key"]) == 24
+
+
+def test_custom_stt_without_locale_asks_en_us(container):
+    behaviour, port = container()
+    report = run(target("custom", "custom_stt", port))
+    assert report["ready"] is True
+    assert [r[1] for r in behaviour.requests if "recognition" in r[1]] == ["/speech/recognition/interactive/cognitiveservices/v1?language=en-US"]
+
+
+@pytest.mark.parametrize("value", ["Invalid", "invalid", "valid", "VALID", "Valid ", "NotValid", "Valid,Invalid"])
+def test_only_exactly_valid_passes(container, value):
+    behaviour, port = container(status=(value,))
+    report = run(target("tts", "ntts", port, voice="en-US-AriaNeural"), status_timeout=0.05)
+    assert report["ready"] is False and report["stage"] == "status"
+    assert report["api_status"] == value
+    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 0
+
+
+def test_invalid_is_final_and_named(container):
+    behaviour, port = container(status=("Invalid",), status_code=401)
+    report = run(target("tts", "ntts", port, voice="en-US-AriaNeural"), status_timeout=60)
+    assert behaviour.counts["/status"] == 1  # final: not asked again, no waiting
+    assert report["status_http"] == 401
+    assert report["likely_cause"] == "the API key is not valid for this Speech resource"
+    assert report["message"].startswith('GET http://127.0.0.1:%d/status answered 401 "{' % port)
+    assert '"apiStatus": "Invalid"' in report["message"]
+
+
+@pytest.mark.parametrize("value, cause", [
+    ("Mismatch", "the key or endpoint belongs to another kind of resource (a multi-service or non-Speech key)"),
+    ("OutOfQuota", "out of quota"),
+    ("ContainerUseUnauthorized", "not approved"),
+])
+def test_other_final_statuses(container, value, cause):
+    behaviour, port = container(status=(value,))
+    report = run(target("stt", "stt", port), status_timeout=60)
+    assert behaviour.counts["/status"] == 1
+    assert cause in report["likely_cause"]
+
+
+def test_billing_lag_is_waited_out(container):
+    behaviour, port = container(status=("CouldNotConnect", None, "Unknown", "Valid"))
+    report = run(target("stt", "stt", port))
+    assert report["ready"] is True and behaviour.counts["/status"] == 4
+
+
+def test_billing_never_reached(container):
+    behaviour, port = container(status=("CouldNotConnect",))
+    report = run(target("stt", "stt", port), status_timeout=0.1)
+    assert report["ready"] is False and report["stage"] == "status" and report["api_status"] == "CouldNotConnect"
+    assert report["likely_cause"] == "billing unreachable: the container cannot reach the billing endpoint (egress on 443, DNS, proxy)"
+    assert "(waited 0.1s)" in report["message"]
+    assert behaviour.counts["/status"] >= 2
+
+
+def test_status_without_json(container):
+    dummy, port = container(status=(None,))
+    report = run(target("stt", "stt", port), status_timeout=0.05)
+    assert report["api_status"] is None and report["stage"] == "status"
+    assert "gives no apiStatus" in report["likely_cause"]
+    assert "<html><body>Starting</body></html>" in report["message"]
+
+
+def test_ntts_synthesis_returns_riff(container):
+    behaviour, port = container(service="neuraltexttospeechonprem")
+    report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"))
+    assert report["ready"] is True and report["url"] == "http://127.0.0.1:%d" % port
+    assert report["probe"] == {"ok": True, "http": 200, "detail": "POST http://127.0.0.1:%d/speech/synthesize/cognitiveservices/v1 "
+                               "(voice en-US-AriaNeural) answered 200 with 6444 bytes of RIFF audio" % port}
+    method, path, headers, body = [r for r in behaviour.requests if r[0] == "POST"][0]
+    assert path == "/speech/synthesize/cognitiveservices/v1"
+    assert headers["Content-Type"] == "application/ssml+xml"
+    assert headers["X-Microsoft-OutputFormat"] == "riff-16khz-16bit-mono-pcm"
+    assert headers["User-Agent"] == "onprem.speech"
+    assert body == b"<speak version='1.0' xml:lang='en-US'><voice name='en-US-AriaNeural'>ready check</voice></speak>"
+
+
+def test_no_request_carries_a_key(container):
+    behaviour, port = container()
+    run(target("tts", "ntts", port, voice="en-US-AriaNeural"))
+    run(target("stt", "stt", port))
+    for dummy, dummy, headers, dummy in behaviour.requests:
+        names = set(k.lower() for k in headers)
+        assert not names & {"authorization", "ocp-apim-subscription-key", "cookie"}
+
+
+def test_ntts_grpc_failure(container):
+    dummy, port = container()
+    report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"))
+    assert report["ready"] is True
+    dummy, port = container(synth="grpc")
+    report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"), status_timeout=60)
+    assert report["ready"] is False and report["stage"] == "probe"
+    assert report["probe"]["ok"] is False and report["probe"]["http"] == 500
+    assert "Error starting gRPC call" in report["message"]
+    assert report["message"].startswith("POST http://127.0.0.1:%d/speech/synthesize/cognitiveservices/v1 (voice en-US-AriaNeural) answered 500" % port)
+    assert report["likely_cause"] == "the container's internal call failed: a proxy without NO_PROXY=localhost,127.0.0.1, or too little CPU/memory"
+    assert (report["api_status"], report["ready_http"]) == ("Valid", 200)
+
+
+@pytest.mark.parametrize("synth, cause", [
+    ("voice", "the voice is not the image's voice"),
+    ("billing", "billing unreachable for too long: the container stopped serving queries"),
+    ("html200", "the synthesis answer is not WAV audio"),
+    ("header_only", "the synthesis answer is not WAV audio"),
+    ((404, b""), "is not a speech container's API"),
+])
+def test_ntts_probe_causes(container, synth, cause):
+    behaviour, port = container(synth=synth)
+    report = run(target("tts", "ntts", port, voice="en-US-JennyNeural"), status_timeout=60)
+    assert report["stage"] == "probe" and cause in report["likely_cause"]
+    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 1
+
+
+def test_ntts_transient_503_is_asked_again(container):
+    behaviour, port = container(synth=(503, b"Service Unavailable"))
+    report = run(target("tts", "ntts", port, voice="en-US-AriaNeural"), status_timeout=0.1)
+    assert report["stage"] == "probe" and behaviour.counts["/speech/synthesize/cognitiveservices/v1"] >= 2
+    assert report["likely_cause"] == "the container fails its requests: docker logs tts"
+
+
+def test_ntts_without_voice_asks_the_voices_list(container):
+    behaviour, port = container(voices=["de-DE-KatjaNeural"])
+    report = run(target("tts", "ntts", port))
+    assert report["ready"] is True and "voice de-DE-KatjaNeural; from /cognitiveservices/voices/list" in report["probe"]["detail"]
+    assert b"xml:lang='de-DE'" in [r[3] for r in behaviour.requests if r[0] == "POST"][0]
+    dummy, port = container(voices=None)
+    report = run(target("tts", "ntts", port))
+    assert "no voice given; tried the default en-US-AriaNeural" in report["probe"]["detail"]
+
+
+@pytest.mark.parametrize("ws, cause", [
+    ("wrong", "the WebSocket handshake is wrong"),
+    ((404, b"Not Found"), "refuses the WebSocket upgrade"),
+    ((200, b"<html>hello</html>"), "refuses the WebSocket upgrade"),
+    ((503, fake.BILLING_503), "billing unreachable for too long"),
+    ((500, b"boom"), "the container fails its requests"),
+])
+def test_stt_websocket_failures(container, ws, cause):
+    dummy, port = container(ws=ws)
+    report = run(target("speech-stt", "stt", port), status_timeout=60)
+    assert report["ready"] is False and report["stage"] == "probe"
+    assert cause in report["likely_cause"]
+    assert report["message"].startswith("WebSocket upgrade at ws://127.0.0.1:%d/speech/recognition/interactive/cognitiveservices/v1?language=en-US answered"
+                                        % port)
+
+
+def test_lid_get_root(container):
+    behaviour, port = container(service="languagedetection")
+    report = run(target("lid", "lid", port))
+    assert report["ready"] is True and report["url"] == "http://127.0.0.1:%d" % port and report["probe"]["http"] == 200
+    dummy, port = container(root=500)
+    report = run(target("lid", "lid", port))
+    assert report["stage"] == "probe" and report["probe"]["http"] == 500
+
+
+def test_connection_refused(container):
+    port = fake.closed_port()
+    report = run(target("speech-stt-en-us", "stt", port), ready_timeout=0.05)
+    assert report["ready"] is False and report["stage"] == "ready" and report["ready_http"] is None
+    assert report["message"].startswith("GET http://127.0.0.1:%d/ready got no answer: connection refused" % port)
+    assert report["likely_cause"] == ("nothing answers on 127.0.0.1:%d: the container is not running or the port is not published "
+                                      "(docker logs speech-stt-en-us)" % port)
+
+
+def test_docker_proxy_hanging_up(container):
+    hangup = fake.HangUp()
+    try:
+        report = run(target("stt", "stt", hangup.port), ready_timeout=0.05)
+    finally:
+        hangup.close()
+    assert report["stage"] == "ready" and "connection closed without an answer" in report["message"]
+    assert report["likely_cause"].startswith("nothing answers on 127.0.0.1:%d" % hangup.port)
+
+
+def test_still_warming_up(container):
+    behaviour, port = container(ready_after=10 ** 6)
+    report = run(target("custom", "custom_stt", port), ready_timeout=0.1)
+    assert report["stage"] == "ready" and report["ready_http"] == 503
+    assert report["likely_cause"] == ("still warming up: models page in slowly and custom models download on first start; "
+                                      "raise the ready timeout")
+    assert '"ready": "notready"' in report["message"] and "(waited 0.1s)" in report["message"]
+    assert behaviour.counts["/ready"] >= 2 and behaviour.counts["/status"] == 0
+
+
+def test_ready_200_but_not_ready_keeps_waiting(container):
+    behaviour, port = container(ready_body=(200, {"ready": "notready"}))
+    report = run(target("stt", "stt", port), ready_timeout=0.05)
+    assert report["stage"] == "ready" and report["ready_http"] == 200 and "warming up" in report["likely_cause"]
+
+
+def test_wrong_port_answers_404_on_ready(container):
+    dummy, port = container(ready_body=(404, b""))
+    report = run(target("lid", "lid", port), ready_timeout=60)
+    assert report["stage"] == "ready" and "is not a speech container's API" in report["likely_cause"]
+    assert "(lid listens on 5003 inside)" in report["likely_cause"]
+
+
+def test_disconnected_gates_on_usage_records(container):
+    behaviour, port = container()
+    report = run(target("stt", "stt", port, disconnected=True))
+    assert report["ready"] is True and report["api_status"] is None and report["status_http"] == 200
+    assert behaviour.counts["/status"] == 0 and behaviour.counts["/records/usage-logs/"] == 1
+    assert report["message"] == "ready: /ready ready, usage records answer, WebSocket upgrade accepted"
+    behaviour, port = container(usage=(500, b"Access to the path '/output/usage' is denied."))
+    report = run(target("stt", "stt", port, disconnected=True), status_timeout=0.05)
+    assert report["stage"] == "usage" and "/output mount" in report["likely_cause"]
+    assert "Access to the path" in report["message"]
+
+
+def test_probe_false_skips_the_functional_probe(container):
+    behaviour, port = container(synth="grpc")
+    report = run(target("tts", "ntts", port), probe=False)
+    assert report["ready"] is True and report["probe"] == {"ok": None, "http": None, "detail": "not run (probe is false)"}
+    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 0
+
+
+def test_once_asks_each_step_once_without_sleeping(container):
+    behaviour, port = container(ready_after=3)
+    slept = []
+    report = probe.probe_container(target("stt", "stt", port), dict(FAST, once=True, ready_timeout=300), sleep=slept.append)
+    assert report["stage"] == "ready" and "waited" not in report["message"]
+    assert slept == [] and behaviour.counts["/ready"] == 1
+
+
+# ------------------------------------------------------------------ an injected clock (no network)
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class ScriptedTransport(object):
+    """Answers from a script: {path: [Answer, ...]} (the last one repeats)."""
+
+    def __init__(self, script):
+        self.script = script
+        self.calls = []
+
+    def _next(self, path):
+        self.calls.append(path)
+        answers = self.script[path.split("?")[0]]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def http(self, host, port, method, path, headers=None, body=None, timeout=10):
+        return self._next(path)
+
+    def websocket(self, host, port, path, timeout=10, key=None):
+        return self._next(path)
+
+
+def test_ready_timeout_with_an_injected_clock():
+    clock = FakeClock()
+    transport = ScriptedTransport({"/ready": [probe.Answer(error="connection refused", error_kind="refused")]})
+    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, ready_timeout=10, interval=2), clock.clock, clock.sleep, transport)
+    assert clock.slept == [2, 2, 2, 2, 2]
+    assert transport.calls == ["/ready"] * 6
+    assert report["seconds"] == 10.0 and report["stage"] == "ready"
+
+
+def test_retry_after_is_honoured():
+    clock = FakeClock()
+    busy = probe.Answer(200, {"Retry-After": "7"}, b'{"apiStatus": "BillingEndpointBusy"}')
+    transport = ScriptedTransport({"/ready": [probe.Answer(200, {}, b'{"ready": "ready"}')],
+                                   "/status": [busy, probe.Answer(200, {}, b'{"apiStatus": "Valid"}')],
+                                   "/speech/recognition/interactive/cognitiveservices/v1": [probe.Answer(101, accept_ok=True)]})
+    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, interval=2, status_timeout=120), clock.clock, clock.sleep, transport)
+    assert report["ready"] is True and clock.slept == [7.0]
+
+
+def test_busy_billing_that_never_clears():
+    clock = FakeClock()
+    busy = probe.Answer(200, {"Retry-After": "50"}, b'{"apiStatus": "BillingEndpointBusy"}')
+    transport = ScriptedTransport({"/ready": [probe.Answer(200, {}, b'{"ready": "ready"}')], "/status": [busy]})
+    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, status_timeout=120, interval=2), clock.clock, clock.sleep, transport)
+    assert clock.slept == [50.0, 50.0, 20.0]  # never past the deadline
+    assert report["stage"] == "status" and "stayed busy" in report["likely_cause"]
+
+
+def test_the_probe_itself_crashing_is_reported_not_raised():
+    class Broken(object):
+        def http(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    reports = probe.probe_all([target("a", "stt", 1)], FAST, transport=Broken())
+    assert reports[0]["ready"] is False and reports[0]["message"] == "the probe itself failed: RuntimeError: boom"
+
+
+# ------------------------------------------------------------------ all containers at once
+
+def test_all_containers_are_probed_at_the_same_time(container):
+    # Every /ready waits at one barrier: the ladders only pass if all four are in flight together.
+    gate = threading.Barrier(4, timeout=10)
+    ports = [container(gate=gate, service=s)[1] for s in ("speechtotext", "speechtotext", "languagedetection", "neuraltexttospeechonprem")]
+    targets = [target("stt", "stt", ports[0]), target("custom", "custom_stt", ports[1]), target("lid", "lid", ports[2]),
+               target("tts", "ntts", ports[3], voice="en-US-AriaNeural")]
+    reports = probe.probe_all(targets, FAST)
+    assert [r["name"] for r in reports] == ["stt", "custom", "lid", "tts"]
+    assert all(r["ready"] for r in reports), [r["message"] for r in reports]
+    assert not gate.broken
+
+
+def test_summary_and_failure_message(container):
+    dummy, good = container()
+    dummy, invalid = container(status=("Invalid",))
+    dummy, grpc = container(synth="grpc")
+    refused = fake.closed_port()
+    reports = probe.probe_all([target("stt-ok", "stt", good), target("stt-bad-key", "stt", invalid),
+                               target("tts", "ntts", grpc, voice="en-US-AriaNeural"), target("gone", "lid", refused)],
+                              dict(FAST, ready_timeout=0.05))
+    assert probe.summary(reports) == "1 of 4 containers ready"
+    assert probe.summary(reports[:1], once=True) == "1 of 1 container ready (check mode: one round of probes, no waiting)"
+    lines = probe.failure_message(reports).splitlines()
+    assert lines[0] == "3 of 4 speech containers not ready:"
+    assert len(lines) == 4
+    assert lines[1].startswith("- stt-bad-key (stt, ws://127.0.0.1:%d) at stage status: GET http://127.0.0.1:%d/status answered 200" % (invalid, invalid))
+    assert lines[1].endswith("likely cause: the API key is not valid for this Speech resource")
+    assert "tts (ntts, http://127.0.0.1:%d) at stage probe" % grpc in lines[2] and "gRPC" in lines[2]
+    assert lines[3].startswith("- gone (lid, http://127.0.0.1:%d) at stage ready: GET http://127.0.0.1:%d/ready got no answer: connection refused"
+                               % (refused, refused))
+    assert "nothing answers on 127.0.0.1:%d" % refused in lines[3]
