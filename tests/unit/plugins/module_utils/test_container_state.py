@@ -135,8 +135,7 @@ def test_repository_of():
     (":77", None, None, (0, 77, None)),
 ])
 def test_resolve_ids(user, passwd, group, expected):
-    text = (lambda data: None if data is None else data.decode())
-    assert cs.resolve_ids(user, text(passwd), text(group)) == expected
+    assert cs.resolve_ids(user, passwd and passwd.decode(), group and group.decode()) == expected
 
 
 @pytest.mark.parametrize("user, passwd, group, words", [

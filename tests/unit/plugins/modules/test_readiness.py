@@ -172,7 +172,8 @@ def test_empty_list(capsys):
 
 @pytest.mark.parametrize("args, words", [
     ({"containers": [{"name": "a", "kind": "stt", "port": 0}]}, ["containers[0] (a).port: 0 is not a port between 1 and 65535"]),
-    ({"containers": [{"name": "a", "kind": "stt", "port": 5000}, {"name": "a", "kind": "lid", "port": 5003}]}, ["containers[1] (a).name: a appears more than once"]),
+    ({"containers": [{"name": "a", "kind": "stt", "port": 5000}, {"name": "a", "kind": "lid", "port": 5003}]},
+     ["containers[1] (a).name: a appears more than once"]),
     ({"containers": [{"name": "a", "kind": "tts", "port": 5000}]}, ["kind", "tts"]),
     ({"containers": [{"name": "a", "kind": "stt"}]}, ["port"]),
     ({"containers": [{"name": "a", "kind": "stt", "port": 1, "host": ""}], "interval": 0, "request_timeout": 0, "ready_timeout": -1},
