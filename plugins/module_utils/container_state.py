@@ -414,12 +414,16 @@ def gather(client, images=(), paths=(), label=LABEL_MANAGED):
         engine["version"], engine["api_version"] = engine_version(client)
         engine["answers"] = True
         result["containers"] = list_containers(client, label)
+        resolved = {}  # image id -> its user's ids: two references to one image read it once
         for ref in images:
             inspect = inspect_image(client, ref)
             entry = image_summary(inspect)
             if inspect:
                 entry["digest"] = digest_for(ref, entry["repo_digests"])
-                resolve_image_user(client, entry)
+                if entry["id"] not in resolved:
+                    resolve_image_user(client, entry)
+                    resolved[entry["id"]] = dict((k, entry[k]) for k in ("uid", "gid", "ids_from", "user_error"))
+                entry.update(resolved[entry["id"]])
             result["images"][ref] = entry
     except DockerSocketError as error:
         engine["error"] = str(error)

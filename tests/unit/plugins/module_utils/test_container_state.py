@@ -312,6 +312,15 @@ def test_gather_everything(engine, tmp_path):
     assert engine.alive() == []
 
 
+def test_two_references_to_one_image_read_it_once(engine):
+    inspect = add_stt(engine, "nonroot")
+    engine.add_image(["mirror.example.com/speech-to-text:5.1.0-amd64-en-us"], inspect)
+    result = cs.gather(client_for(engine), images=[STT_IMAGE, "mirror.example.com/speech-to-text:5.1.0-amd64-en-us"])
+    assert [(e["uid"], e["gid"]) for e in result["images"].values()] == [(65532, 65532), (65532, 65532)]
+    assert result["images"]["mirror.example.com/speech-to-text:5.1.0-amd64-en-us"]["digest"] is None
+    assert len(engine.created) == 1 and engine.alive() == []
+
+
 def test_gather_with_another_label_finds_nothing(engine):
     result = cs.gather(client_for(engine), label="com.example.managed")
     assert result["containers"] == [] and result["engine"]["answers"] is True
