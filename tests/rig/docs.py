@@ -21,7 +21,8 @@ def gb(value):
 
 def kinds_table():
     lines = [
-        "| Kind | Container | Image (under `%s/`) | Port inside | Client URL | Minimum | Recommended (default) | Model memory | Disconnected | Tag form |" % sk.REGISTRY,
+        "| Kind | Container | Image (under `%s/`) | Port inside | Client URL | Minimum | Recommended (default) | Model memory | Disconnected | Tag form |"
+        % sk.REGISTRY,
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in sk.KINDS.items():

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Reads audio files and prints what they are, as JSON: the first bytes' magic
 (MP3 frame sync or ID3, Ogg + OpusHead, fLaC, RIFF/WAVE), and for WAV files the
 fmt chunk (format tag, channels, rate, bits) and the duration from the data
