@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """An emulator of the Azure AI Speech containers, for tests. NOT Microsoft's software.
 
     speech_emulator.py serve [Key=Value ...]     the speech container (the image's entrypoint)

@@ -675,7 +675,10 @@ def tls_material(tmp_path_factory):
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")
     d = tmp_path_factory.mktemp("tls")
-    run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True)  # noqa: E731
+
+    def run(*args):
+        subprocess.run(args, cwd=d, check=True, capture_output=True)
+
     run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=emulator test CA")
     run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
     (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")

@@ -108,7 +108,8 @@ def docker(*args, check=True, input_bytes=None, env=None):
     """Run docker quietly; stdout as text. Raise rig.RigError with stderr when it fails and check is set."""
     proc = subprocess.run(["docker"] + [str(a) for a in args], input=input_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
     if check and proc.returncode != 0:
-        raise rig.RigError("docker %s failed (exit %d): %s" % (" ".join(str(a) for a in args[:3]), proc.returncode, proc.stderr.decode(errors="replace")[-2000:]))
+        detail = proc.stderr.decode(errors="replace")[-2000:]
+        raise rig.RigError("docker %s failed (exit %d): %s" % (" ".join(str(a) for a in args[:3]), proc.returncode, detail))
     return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else None
 
 
@@ -297,6 +298,19 @@ def ensure_images(base, ca_cert, kinds):
     return refs
 
 
+def prune_images(refs):
+    """Remove emulator and support images of earlier content hashes (never one a container uses)."""
+    keep = {refs["dns"], refs["registry"], refs["emulator_base"]} | set(refs["kinds"].values()) | set(refs["tags"].values())
+    listing = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/speech-ci/*") or ""
+    stale = [ref for ref in listing.split() if ref.split(":")[0].rsplit("/", 1)[-1].startswith(("emulator-", "support-")) and ref not in keep]
+    removed = 0
+    for ref in stale:
+        if docker("rmi", ref, check=False) is not None:
+            removed += 1
+    if removed:
+        log("removed %d image(s) of earlier builds" % removed)
+
+
 # --------------------------------------------------------------------------
 # Network and containers
 
@@ -383,12 +397,12 @@ def dns_query(server, name, timeout=3):
         data = sock.recv(2048)
     _qid, _flags, qd, an, _ns, _ar = struct.unpack(">HHHHHH", data[:12])
     pos = 12
-    for _ in range(qd):
+    for _question in range(qd):
         while data[pos] != 0:
             pos += data[pos] + 1
         pos += 5
     found = []
-    for _ in range(an):
+    for _answer in range(an):
         if data[pos] & 0xC0 == 0xC0:
             pos += 2
         else:
@@ -413,6 +427,10 @@ def ensure_htpasswd(registry_image, user, password):
     write_if_changed(path, line.strip() + "\n", 0o644)
     stamp.write_text(want)
     return path
+
+
+def registry_tls(name):
+    return ["-e", "REGISTRY_HTTP_TLS_CERTIFICATE=/certs/%s.crt" % name, "-e", "REGISTRY_HTTP_TLS_KEY=/certs/%s.key" % name]
 
 
 def ensure_billing_keys(keys):
@@ -505,6 +523,7 @@ def ensure_support(env=None):
     cert_b = ensure_cert("registry-b", [REGISTRY_B_HOST])
     cert_billing = ensure_cert("billing", ["*." + n for n in BILLING_NAMES] + BILLING_NAMES)
     refs = ensure_images(base, ca_cert, kinds)
+    prune_images(refs)
     ensure_network()
 
     # DNS
@@ -516,14 +535,14 @@ def ensure_support(env=None):
 
     # Registries
     certs_mount = ["-v", "%s:/certs:ro" % (SUPPORT / "certs")]
-    tls_env = lambda name: ["-e", "REGISTRY_HTTP_TLS_CERTIFICATE=/certs/%s.crt" % name, "-e", "REGISTRY_HTTP_TLS_KEY=/certs/%s.key" % name]  # noqa: E731
     ensure_container(CONTAINERS["registry_a"], refs["registry"], REGISTRY_A_IP,
-                     certs_mount + tls_env("registry-a") + ["-e", "REGISTRY_HTTP_ADDR=0.0.0.0:443", "-p", "127.0.0.1::443",
-                                                           "-v", "%s:/var/lib/docker-registry" % VOLUMES["registry_a"]],
+                     certs_mount + registry_tls("registry-a") + [
+                         "-e", "REGISTRY_HTTP_ADDR=0.0.0.0:443", "-p", "127.0.0.1::443",
+                         "-v", "%s:/var/lib/docker-registry" % VOLUMES["registry_a"]],
                      [], files=[cert_a[0], cert_a[1]])
     htpasswd = ensure_htpasswd(refs["registry"], keys["mirror_username"], keys["mirror_password"])
     ensure_container(CONTAINERS["registry_b"], refs["registry"], REGISTRY_B_IP,
-                     certs_mount + tls_env("registry-b") + [
+                     certs_mount + registry_tls("registry-b") + [
                          "-e", "REGISTRY_HTTP_ADDR=0.0.0.0:%d" % REGISTRY_B_PORT, "-p", "127.0.0.1::%d" % REGISTRY_B_PORT,
                          "-e", "REGISTRY_AUTH=htpasswd", "-e", "REGISTRY_AUTH_HTPASSWD_REALM=speech-ci mirror",
                          "-e", "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd", "-v", "%s:/auth:ro" % htpasswd.parent,
