@@ -24,7 +24,9 @@ path is in SPEECH_CI_SUPPORT). Every step is idempotent: images are reused by
 content hash, running containers by configuration hash, pushed tags by digest.
 """
 
+import base64
 import datetime
+import fcntl
 import importlib.util
 import json
 import os
@@ -38,7 +40,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import base64
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -509,8 +510,20 @@ def push_all(registry_key, port, wanted, kinds, refs, ca_cert, docker_config=Non
 
 
 def ensure_support(env=None):
-    """Make the support services run; return support.json's content and set SPEECH_CI_SUPPORT in env."""
+    """Make the support services run; return support.json's content and set SPEECH_CI_SUPPORT in env.
+
+    Two test runs on one machine may call this at once: a lock file serialises them."""
     env = env if env is not None else {}
+    SUPPORT.mkdir(parents=True, exist_ok=True)
+    with open(SUPPORT / ".lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _ensure_support(env)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _ensure_support(env):
     started = time.monotonic()
     base = env.get("SPEECH_CI_IMAGE_BASE") or rig.image_env()["SPEECH_CI_IMAGE_BASE"]
     if not rig.image_exists(base):
