@@ -7,12 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls"}
+
 OUTCOMES = {
     "ready": "every container ready",
     "refused": "refused by preflight; nothing changed",
     "rolled back": "new containers failed; rolled back to what it ran before",
     "failed": "failed",
     "not rolled out": "not rolled out (the rollout stopped before this host's batch)",
+    "dropped": "dropped out of the run after %s (failed or unreachable since)",
     "not checked": "not reached (unreachable, or the run stopped first)",
 }
 
@@ -31,8 +34,10 @@ def host_row(host, hv):
         outcome = "rolled back"
     elif hv.get("speech_containers_failure"):
         outcome = "failed"
-    elif not containers:
+    elif not containers and hv.get("speech_fleet_stage") == "images":
         outcome = "not rolled out"
+    elif not containers:
+        outcome = "dropped"
     elif all(c.get("ready") for c in containers if c.get("state") == "started"):
         outcome = "ready"
     else:
@@ -40,9 +45,10 @@ def host_row(host, hv):
     return {
         "host": host,
         "outcome": outcome,
-        "outcome_text": OUTCOMES[outcome],
+        "outcome_text": OUTCOMES[outcome] % STAGES.get(hv.get("speech_fleet_stage"), "?") if outcome == "dropped" else OUTCOMES[outcome],
         "problems": list(preflight.get("problems") or []),
         "failure": hv.get("speech_containers_failure"),
+        "stage": hv.get("speech_fleet_stage"),
         "rollback_note": (hv.get("speech_containers_rollback_note") or "").strip() or None,
         "cpu_model": facts.get("cpu_model"),
         "avx2": facts.get("avx2"),

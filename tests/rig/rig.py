@@ -31,16 +31,16 @@ COLLECTIONS = CACHE / "collections"
 IMAGES_DIR = ROOT / "tests" / "rig" / "images"
 NAMESPACE, NAME = "onprem", "speech"
 
-# Molecule scenarios in the order they run; the ones that need the support
-# services (registry, billing, DNS) say so.
+# Molecule scenarios in the order they run: whether they need the support
+# services (registry, billing, DNS), and Debian packages the controller needs.
 SCENARIOS = [
-    ("preflight", False),
-    ("docker", False),
-    ("gstreamer", False),
-    ("speech_containers", True),
-    ("speech_containers_faults", True),
-    ("diagnostics", True),
-    ("fleet", True),
+    ("preflight", False, ()),
+    ("docker", False, ()),
+    ("gstreamer", False, ()),
+    ("speech_containers", True, ()),
+    ("speech_containers_faults", True, ()),
+    ("diagnostics", True, ()),
+    ("fleet", True, ("chromium",)),  # the fleet report is rendered in a real headless browser
 ]
 
 
@@ -338,7 +338,12 @@ def part_sanity():
 def part_molecule(scenario):
     from support import ensure_support  # noqa: E402  (only scenarios that need it pay for it)
 
-    needs_support = dict(SCENARIOS)[scenario]
+    needs_support, packages = [(support, pkgs) for name, support, pkgs in SCENARIOS if name == scenario][0]
+    missing = [pkg for pkg in packages if not shutil.which(pkg)]
+    if missing:
+        if not can_install():
+            raise RigError("scenario %s needs %s on this machine, and the rig can only install it as root on Debian" % (scenario, ", ".join(missing)))
+        apt_install(*missing)
     if needs_support:
         ensure_support(tool_env())
     run([venv_bin("molecule"), "test", "-s", scenario], cwd=ROOT, env=tool_env())
@@ -348,7 +353,7 @@ def part_molecule(scenario):
 
 
 def plan_parts(requested):
-    names = [name for name, _support in SCENARIOS]
+    names = [scenario[0] for scenario in SCENARIOS]
     if not requested:
         return ["unit", "lint", "sanity"] + ["molecule:" + s for s in names]
     parts = []
@@ -372,7 +377,7 @@ def main(argv=None):
     parser.add_argument("--setup", action="store_true", help="only make the venv and link the checkout into .cache/collections")
     args = parser.parse_args(argv)
     if args.list:
-        print("unit lint sanity molecule " + " ".join("molecule:" + name for name, _support in SCENARIOS))
+        print("unit lint sanity molecule " + " ".join("molecule:" + scenario[0] for scenario in SCENARIOS))
         return 0
     sys.path.insert(0, str(Path(__file__).parent))
     if args.setup:

@@ -1,0 +1,35 @@
+from ansible_collections.onprem.speech.plugins.module_utils import fleet
+
+FACTS = {"speech_host": {"cpu_model": "AMD EPYC", "avx2": True, "core_max_mhz": 2596.1, "usable_cpus": 2.0, "usable_memory_mb": 24000}}
+PASSED = {"passed": True, "problems": [], "summary": {"need_cpus": 0.5, "have_cpus": 2.0, "need_memory_mb": 4608, "have_memory_mb": 24000}}
+READY = [{"name": "stt-en", "kind": "stt", "state": "started", "url": "ws://h:5000", "ready": True, "api_status": "Valid"}]
+
+
+def row(**hv):
+    return fleet.host_row("h", dict({"ansible_facts": FACTS}, **hv))
+
+
+def test_outcomes():
+    assert row()["outcome"] == "not checked"
+    assert row(preflight_result={"passed": False, "problems": ["AVX2: ..."]})["outcome"] == "refused"
+    assert row(preflight_result=PASSED, speech_containers_report=READY)["outcome"] == "ready"
+    assert row(preflight_result=PASSED, speech_containers_report=READY, speech_containers_rolled_back=True)["outcome"] == "rolled back"
+    assert row(preflight_result=PASSED, speech_containers_failure="boom")["outcome"] == "failed"
+    assert row(preflight_result=PASSED, speech_fleet_stage="images")["outcome"] == "not rolled out"
+    dropped = row(preflight_result=PASSED, speech_fleet_stage="checked")
+    assert dropped["outcome"] == "dropped" and "after preflight" in dropped["outcome_text"]
+    not_ready = [dict(READY[0], ready=False)]
+    assert row(preflight_result=PASSED, speech_containers_report=not_ready)["outcome"] == "failed"
+
+
+def test_row_numbers_and_table():
+    r = row(preflight_result=PASSED, speech_containers_report=READY)
+    assert (r["cpus_need"], r["cpus_have"], r["memory_need_mb"], r["memory_have_mb"]) == (0.5, 2.0, 4608, 24000)
+    assert fleet.percent(r["cpus_need"], r["cpus_have"]) == 25 and fleet.percent(5, 0) == 0
+    lines = fleet.fleet_table([r, row(preflight_result={"passed": False, "problems": ["x"]})])
+    assert lines[1].split() == ["h", "stt-en", "stt", "ws://h:5000", "yes", "Valid"]
+    assert "refused by preflight" in lines[2]
+
+
+def test_rows_for_hosts_missing_from_hostvars():
+    assert fleet.fleet_rows(["gone"], {})[0]["outcome"] == "not checked"
