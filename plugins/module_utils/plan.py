@@ -553,17 +553,24 @@ def spec_from_labels(labels, state="started"):
     return spec
 
 
+PREVIOUS_SUFFIX = ".previous"
+
+
 def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
     """What the role must do on this host, from the plan and onprem.speech.speech_info's answer.
 
     A container is left alone when it exists with the planned spec hash, runs the
-    image the reference points at now, and is in the planned state."""
+    image the reference points at now, and is in the planned state. Of the others,
+    `new` ones do not exist yet, `replace` ones are recreated (the running one is
+    kept stopped as <name>.previous until the new one is ready, for a rollback
+    that restores exactly what ran, key included), and `restate` ones only start
+    or stop."""
     info = info or {}
     current = dict((c["name"], c) for c in info.get("containers") or [])
     images = info.get("images") or {}
     paths = info.get("paths") or {}
     planned = set(spec["name"] for spec in plan)
-    apply, unchanged, absent, previous, licenses, dirs = [], [], [], {}, [], []
+    apply, new, replace, restate, unchanged, absent, previous, licenses, dirs = [], [], [], [], [], [], {}, [], []
     for spec in plan:
         have = current.get(spec["name"])
         if spec["state"] == "absent":
@@ -578,20 +585,28 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
             if not stat.get("exists") or not stat.get("isdir") or (owner is not None and (stat.get("uid"), stat.get("gid")) != (owner, group)):
                 dirs.append({"path": wanted["path"], "owner": owner if owner is not None else 0, "group": group if group is not None else 0,
                              "purpose": wanted["purpose"], "container": spec["name"]})
-        same = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
-                and have.get("image_id") == image.get("id") and bool(have.get("running")) == (spec["state"] == "started"))
-        if same:
+        same_config = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
+                       and have.get("image_id") == image.get("id"))
+        if same_config and bool(have.get("running")) == (spec["state"] == "started"):
             unchanged.append(spec["name"])
             continue
         apply.append(spec)
+        if have is None:
+            new.append(spec["name"])
+        elif same_config:
+            restate.append(spec["name"])
+        else:
+            replace.append(spec["name"])
         previous[spec["name"]] = spec_from_labels(have.get("labels"), "started" if have.get("running") else "stopped") if have else None
         if spec["disconnected"] and spec["state"] == "started":
             marker = paths.get(license_marker(spec)) or {}
-            if license_refresh or not marker.get("exists"):
+            image_moved = have is not None and have.get("image_id") != image.get("id")
+            if license_refresh or not marker.get("exists") or image_moved:
                 licenses.append(spec)
     unlisted = sorted(name for name in current if name not in planned) if remove_unlisted else []
-    return {"apply": apply, "unchanged": unchanged, "absent": absent + unlisted, "previous": previous, "licenses": licenses, "dirs": dirs,
-            "missing_images": sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))}
+    missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
+    return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": absent + unlisted,
+            "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing}
 
 
 def readiness_targets(plan):

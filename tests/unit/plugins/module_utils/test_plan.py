@@ -235,6 +235,7 @@ def test_fresh_host_creates_everything():
     plan = specs(STT, TTS)
     changes = p.plan_changes(plan, info_for(plan, present=False))
     assert [s["name"] for s in changes["apply"]] == ["stt", "tts"]
+    assert changes["new"] == ["stt", "tts"] and changes["replace"] == [] and changes["restate"] == []
     assert changes["previous"] == {"stt": None, "tts": None}
     assert changes["missing_images"] == sorted(s["image"] for s in plan)
     assert changes["dirs"] == [{"path": "/srv/out", "owner": 0, "group": 0, "purpose": "output", "container": "stt"}]
@@ -252,7 +253,7 @@ def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
     old = specs(STT, TTS)
     new = specs(dict(STT, version="5.2.0"), TTS)
     changes = p.plan_changes(new, info_for(new, [running(s) for s in old]))
-    assert [s["name"] for s in changes["apply"]] == ["stt"]
+    assert [s["name"] for s in changes["apply"]] == ["stt"] and changes["replace"] == ["stt"]
     previous = changes["previous"]["stt"]
     assert previous["image"].endswith(":5.1.0-amd64-en-us") and previous["spec_hash"] == old[0]["spec_hash"]
     assert previous["labels"] == old[0]["labels"] and previous["state"] == "started"
@@ -261,10 +262,10 @@ def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
 
 def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
     plan = specs(STT)
-    assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["apply"]
-    assert p.plan_changes(plan, info_for(plan, [running(plan[0], running_state=False)]))["apply"]
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["replace"] == ["stt"]
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0], running_state=False)]))["restate"] == ["stt"]
     rotated = specs(STT, billing_fp="other")
-    assert p.plan_changes(rotated, info_for(rotated, [running(plan[0])]))["apply"]
+    assert p.plan_changes(rotated, info_for(rotated, [running(plan[0])]))["replace"] == ["stt"]
 
 
 def test_stopping_does_not_change_the_hash():
@@ -290,6 +291,11 @@ def test_licence_fetched_once_per_image():
     assert p.plan_changes(plan, info_for(plan, paths={marker: {"exists": True}}), license_refresh=True)["licenses"] == plan
     upgraded = specs(dict(TTS, disconnected=True, version="4.2.0"))
     assert p.license_marker(upgraded[0]) != marker
+    moved = p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")], paths={marker: {"exists": True}}))
+    assert moved["licenses"] == plan, "the same tag pointing at a new image needs a new licence"
+    resized = specs(dict(TTS, disconnected=True, cpus=0.75))
+    same_image = p.plan_changes(resized, info_for(resized, [running(plan[0])], paths={marker: {"exists": True}}))
+    assert same_image["replace"] == ["tts"] and same_image["licenses"] == []
 
 
 def test_spec_from_labels_rejects_foreign_labels():
