@@ -306,13 +306,15 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         if model_mb is None and model_memory not in (0, "0"):
             problems.append("%s.model_memory: %r is not a memory size like 4g" % (where, model_memory))
         model_mb = model_mb or 0
-        for what, have, need, unit in (("cpus", cpus, row["min_cpus"], " cores"), ("memory", memory_mb, sk.gb_to_mb(row["min_memory_gb"]), " MiB")):
-            if have < need:
-                msg = "%s.%s: %s%s is below Microsoft's minimum of %s%s for %s" % (where, what, _num(have), unit, _num(need), unit, row["title"])
-                if allow_undersized:
-                    warnings.append(msg + " (allowed by speech_containers_allow_undersized)")
-                else:
-                    problems.append(msg + "; raise it, or set speech_containers_allow_undersized: true for a test host")
+        low = [(what, have, need, unit) for what, have, need, unit in (("cpus", cpus, row["min_cpus"], " cores"),
+                                                                       ("memory", memory_mb, sk.gb_to_mb(row["min_memory_gb"]), " MiB")) if have < need]
+        if low and allow_undersized:
+            warnings.append("%s: %s below Microsoft's minimum for %s (%s); allowed by speech_containers_allow_undersized" % (
+                where, " and ".join("%s%s" % (_num(have), unit) for _w, have, _n, unit in low), row["title"],
+                ", ".join("%s%s" % (_num(need), unit) for _w, _h, need, unit in low)))
+        for what, have, need, unit in ([] if allow_undersized else low):
+            problems.append("%s.%s: %s%s is below Microsoft's minimum of %s%s for %s; raise it, or set speech_containers_allow_undersized: true "
+                            "for a test host" % (where, what, _num(have), unit, _num(need), unit, row["title"]))
 
         env = {}
         if dmc is not None:
