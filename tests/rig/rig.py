@@ -149,6 +149,9 @@ def tool_env(extra=None):
     env["PY_COLORS"] = env.get("PY_COLORS", "0")
     env["MOLECULE_GLOB"] = "molecule/*/molecule.yml"
     env["DOCKER_BUILDKIT"] = "0"
+    # Where scenarios keep logs worth reading after Molecule prunes its own directory.
+    env["SPEECH_CI_LOGS"] = str(CACHE / "logs")
+    (CACHE / "logs").mkdir(parents=True, exist_ok=True)
     # Molecule interpolates ${VAR} before parsing YAML: this lands as a YAML list.
     env["SPEECH_CI_HOST_CAPABILITIES"] = "[" + ", ".join(HOST_CAPABILITIES) + "]"
     env.update(image_env())
