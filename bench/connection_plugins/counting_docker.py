@@ -20,6 +20,8 @@ from ansible_collections.community.docker.plugins.connection import docker as up
 DOCUMENTATION = upstream.DOCUMENTATION.replace("name: docker", "name: counting_docker", 1)
 
 MODULE_FILE = re.compile(r"AnsiballZ_(\w+)\.py")
+# The pipelined wrapper names the module it carries (ansible.modules.<name> or ansible_collections.<ns>.<coll>.plugins.modules.<name>).
+MODULE_IN_PAYLOAD = re.compile(rb"(?:ansible\.modules|plugins\.modules)\.(\w+)")
 
 
 class Connection(upstream.Connection):
@@ -28,9 +30,16 @@ class Connection(upstream.Connection):
     def exec_command(self, cmd, in_data=None, sudoable=False):
         text = cmd if isinstance(cmd, str) else cmd.decode("utf-8", "replace")
         found = MODULE_FILE.search(text)
-        if in_data is not None or (found and not text.lstrip().startswith("chmod") and "chmod u+x" not in text and "rm -f -r" not in text):
+        if in_data is not None or (found and "chmod " not in text and "rm -f -r" not in text):
             target = os.environ.get("ONPREM_SPEECH_BENCH_CALLS")
             if target:
+                name = found.group(1) if found else "pipelined"
+                if in_data is not None:
+                    named = MODULE_IN_PAYLOAD.search(in_data if isinstance(in_data, bytes) else in_data.encode("utf-8"))
+                    name = named.group(1).decode("ascii") if named else name
                 with open(target, "a") as fh:
-                    fh.write("%s %s\n" % (self.get_option("remote_addr"), found.group(1) if found else "pipelined"))
+                    fh.write("%s %s\n" % (self.get_option("remote_addr"), name))
+                if os.environ.get("ONPREM_SPEECH_BENCH_DEBUG"):
+                    with open(target + ".cmds", "a") as fh:
+                        fh.write("%r\n" % text[:300])
         return super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
