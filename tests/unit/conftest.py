@@ -15,5 +15,8 @@ if not LINK.exists():
     LINK.symlink_to(ROOT, target_is_directory=True)
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+# unit_helpers.py, shared by the test files
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 FIXTURES = ROOT / "tests" / "unit" / "fixtures"

@@ -1,17 +1,13 @@
 """probe: the readiness ladder against fake speech containers (real HTTP servers on localhost) and an injected clock."""
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.onprem.speech.plugins.module_utils import probe
+from unit_helpers import fake_containers, fake_speech  # noqa: E402  pylint: disable=import-error
 
-SPEECH = Path(__file__).resolve().parents[2] / "fixtures" / "speech"
-_SPEC = importlib.util.spec_from_file_location("fake_speech", str(SPEECH / "fake_speech.py"))
-fake = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(fake)
+fake = fake_speech
 
 FAST = {"ready_timeout": 5, "status_timeout": 5, "interval": 0.01, "request_timeout": 5, "probe": True, "once": False}
 REPORT_KEYS = {"name", "kind", "url", "ready", "stage", "ready_http", "api_status", "status_http", "probe", "seconds", "message", "likely_cause"}
@@ -20,17 +16,8 @@ REPORT_KEYS = {"name", "kind", "url", "ready", "stage", "ready_http", "api_statu
 @pytest.fixture
 def container():
     """container(**behaviour) -> (behaviour, port) of a running fake; all stopped afterwards."""
-    servers = []
-
-    def make(**kwargs):
-        behaviour = fake.Behaviour(**kwargs)
-        server, port = fake.start(behaviour)
-        servers.append(server)
-        return behaviour, port
-
-    yield make
-    for server in servers:
-        fake.stop(server)
+    with fake_containers() as make:
+        yield make
 
 
 def target(name, kind, port, **extra):

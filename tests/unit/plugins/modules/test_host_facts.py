@@ -8,19 +8,8 @@ import pytest
 
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerSocketError
 from ansible_collections.onprem.speech.plugins.modules import host_facts
+from unit_helpers import patch_module_args  # noqa: E402  pylint: disable=import-error
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
-
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
 
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

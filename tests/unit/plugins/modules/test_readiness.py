@@ -1,49 +1,25 @@
 """readiness main() against fake speech containers: real HTTP servers on free localhost ports."""
 
-import importlib.util
 import json
 import threading
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
 from ansible_collections.onprem.speech.plugins.modules import readiness
+from unit_helpers import fake_containers, fake_speech, patch_module_args  # noqa: E402  pylint: disable=import-error
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
 
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
-
-SPEECH = Path(__file__).resolve().parents[2] / "fixtures" / "speech"
-_SPEC = importlib.util.spec_from_file_location("fake_speech", str(SPEECH / "fake_speech.py"))
-fake = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(fake)
+fake = fake_speech
 
 FAST = {"ready_timeout": 5, "status_timeout": 5, "interval": 0.01, "request_timeout": 5}
 
 
 @pytest.fixture
 def container():
-    servers = []
-
-    def make(**kwargs):
-        behaviour = fake.Behaviour(**kwargs)
-        server, port = fake.start(behaviour)
-        servers.append(server)
-        return behaviour, port
-
-    yield make
-    for server in servers:
-        fake.stop(server)
+    """container(**behaviour) -> (behaviour, port) of a running fake; all stopped afterwards."""
+    with fake_containers() as make:
+        yield make
 
 
 def run(args, capsys):

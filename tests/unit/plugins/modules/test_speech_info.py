@@ -1,10 +1,7 @@
 """speech_info main() against a fake Docker engine on a unix socket, and once against the machine's real engine."""
 
-import importlib.util
 import json
 import os
-from pathlib import Path
-from unittest import mock
 from urllib.parse import quote
 
 import pytest
@@ -12,24 +9,10 @@ import pytest
 from ansible_collections.onprem.speech.plugins.module_utils import container_state as cs
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerClient, DockerSocketError
 from ansible_collections.onprem.speech.plugins.modules import speech_info
+from unit_helpers import load_fixture_module, patch_module_args  # noqa: E402  pylint: disable=import-error
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    import contextlib
 
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
-
-SPEECH = Path(__file__).resolve().parents[2] / "fixtures" / "speech"
-_SPEC = importlib.util.spec_from_file_location("fake_engine", str(SPEECH / "fake_engine.py"))
-fake = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(fake)
+fake = load_fixture_module("fake_engine")
 
 STT_IMAGE = "mcr.microsoft.com/azure-cognitive-services/speechservices/speech-to-text:5.1.0-amd64-en-us"
 TTS_IMAGE = "mcr.microsoft.com/azure-cognitive-services/speechservices/neural-text-to-speech:4.1.0-amd64-en-us-arianeural"
