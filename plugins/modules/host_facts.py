@@ -28,13 +28,6 @@ description:
 author:
   - onprem.speech maintainers (@onprem)
 options:
-  docker_host:
-    description:
-      - The Docker engine's API endpoint.
-      - A unix socket as V(unix:///path/to/docker.sock), or plain TCP as V(tcp://host:port) or V(http://host:port)
-        (port 2375 when omitted). TLS endpoints are not supported.
-    type: str
-    default: unix:///var/run/docker.sock
   docker_timeout:
     description:
       - Seconds to wait for each answer from the Docker engine. Must be at least 1.
@@ -46,22 +39,18 @@ options:
       - When V(false), C(speech_host.docker.answers) is V(false) and C(speech_host.docker.error) says why.
     type: bool
     default: true
+extends_documentation_fragment:
+  - onprem.speech.attributes
+  - onprem.speech.docker_host
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - This action does not modify state.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   facts:
     description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: linux
 notes:
   - C(core_max_mhz) is never guessed. Where neither cpufreq, nor a clock in the CPU model name, nor a
     C(cpu MHz) line tells (common on aarch64), it is V(null).

@@ -104,19 +104,14 @@ options:
       - When V(false), the module reports and RV(all_ready) tells.
     type: bool
     default: true
+extends_documentation_fragment:
+  - onprem.speech.attributes
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - In check mode every container is probed once (one round, no waiting), and the module never fails; it only reports.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: linux
 notes:
   - The probes run on the target, so O(containers[].host) is an address as the target sees it; the reported C(url) uses it as given.
   - A TTS probe is a real synthesis of a few characters, billed like any other on a connected container.

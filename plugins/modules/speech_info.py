@@ -28,13 +28,6 @@ description:
 author:
   - onprem.speech maintainers (@onprem)
 options:
-  docker_host:
-    description:
-      - The Docker engine's API endpoint.
-      - A unix socket as V(unix:///path/to/docker.sock), or plain TCP as V(tcp://host:port) or V(http://host:port)
-        (port 2375 when omitted). TLS endpoints are not supported.
-    type: str
-    default: unix:///var/run/docker.sock
   images:
     description:
       - Image references to inspect, as the containers are created with them,
@@ -58,19 +51,15 @@ options:
       - Seconds to wait for each answer from the Docker engine. Must be at least 1.
     type: int
     default: 30
+extends_documentation_fragment:
+  - onprem.speech.attributes
+  - onprem.speech.docker_host
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - This action does not modify state. The throwaway container that reads an image's users is created and removed in check mode too.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: linux
 notes:
   - C(containers[].status) is Docker's own text (C(Up 3 minutes), C(Exited (1) 2 seconds ago)); test C(state) or C(running) instead.
   - When C(engine.error) is set although C(engine.answers) is V(true), the engine stopped answering midway and the lists may be incomplete.
