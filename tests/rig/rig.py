@@ -305,7 +305,8 @@ def ensure_images():
 
 
 def part_unit():
-    run([venv_bin("pytest"), "-q", "tests/unit"], cwd=ROOT, env=tool_env())
+    # pytest.ini names the test paths: tests/unit and the emulator's own tests/emulator.
+    run([venv_bin("pytest"), "-q"], cwd=ROOT, env=tool_env())
 
 
 def part_lint():
