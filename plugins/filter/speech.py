@@ -12,10 +12,10 @@ from ansible_collections.onprem.speech.plugins.module_utils import plan as speec
 
 
 def speech_plan(containers, registry=None, data_dir="/var/lib/onprem-speech", state="started", billing_fp="",
-                allow_undersized=False, varname="speech_containers_list"):
+                allow_undersized=False, varname="speech_containers_list", force_state=None):
     """The operator's container list -> {plan, problems, warnings}."""
     return speech_plan_utils.normalize_plan(containers, registry=registry, data_dir=data_dir, state=state, billing_fp=billing_fp,
-                                            allow_undersized=bool(allow_undersized), varname=varname)
+                                            allow_undersized=bool(allow_undersized), varname=varname, force_state=force_state or None)
 
 
 def speech_billing_problems(plan, eula, endpoint, api_key_present, names=None):

@@ -205,7 +205,7 @@ def _image_parts(item, row, kind, where, problems):
 
 
 def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-speech", state="started",
-                   billing_fp="", allow_undersized=False, varname="speech_containers_list"):
+                   billing_fp="", allow_undersized=False, varname="speech_containers_list", force_state=None):
     """Validate the operator's list and expand it to full specs.
 
     Returns {"plan": [spec, ...], "problems": [...], "warnings": [...]}.
@@ -217,6 +217,8 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         return {"plan": [], "problems": ["%s: must be a list of containers, got %s" % (varname, type(containers).__name__)], "warnings": []}
     if state not in STATES:
         problems.append("speech_containers_state: %r is not one of %s" % (state, ", ".join(STATES)))
+    if force_state and force_state not in STATES:
+        problems.append("speech_containers_force_state: %r is not one of %s (or empty)" % (force_state, ", ".join(STATES)))
     registry = (registry or sk.REGISTRY).rstrip("/")
     names, ports = {}, {}
     for index, raw in enumerate(containers):
@@ -243,7 +245,7 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             problems.append("%s.kind: %s; allowed: %s" % (where, "missing" if kind is None else "%r is not a known kind" % kind, ", ".join(sk.KINDS)))
             continue
         row = sk.KINDS[kind]
-        c_state = item.get("state") or state
+        c_state = force_state or item.get("state") or state
         if c_state not in STATES:
             problems.append("%s.state: %r is not one of %s" % (where, c_state, ", ".join(STATES)))
         port = item.get("host_port")

@@ -329,3 +329,10 @@ def test_settings_problems_name_their_variable():
 def test_redact():
     assert p.redact("bad key %s here" % KEY, KEY, "") == "bad key <hidden> here"
     assert p.redact(None, KEY) == ""
+
+
+def test_force_state_overrides_each_container_and_is_checked():
+    items = [dict(STT, state="started"), TTS]
+    assert [s["state"] for s in specs(*items, force_state="stopped")] == ["stopped", "stopped"]
+    assert [s["state"] for s in specs(*items)] == ["started", "started"]
+    assert "speech_containers_force_state" in plan_of(items, force_state="paused")["problems"][0]
