@@ -11,7 +11,6 @@ from ansible_collections.onprem.speech.plugins.modules import host_facts
 from unit_helpers import patch_module_args  # noqa: E402  pylint: disable=import-error
 
 
-
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 FACT_KEYS = {
