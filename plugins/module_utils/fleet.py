@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls"}
+STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls",
+          "rolled_out": "the rollout"}
 
 OUTCOMES = {
     "ready": "every container ready",
@@ -17,6 +18,7 @@ OUTCOMES = {
     "not rolled out": "not rolled out (the rollout stopped before this host's batch)",
     "dropped": "dropped out of the run after %s (failed or unreachable since)",
     "not checked": "not reached (unreachable, or the run stopped first)",
+    "nothing planned": "no speech container planned (Docker and GStreamer only)",
 }
 
 
@@ -34,6 +36,8 @@ def host_row(host, hv):
         outcome = "rolled back"
     elif hv.get("speech_containers_failure"):
         outcome = "failed"
+    elif not containers and hv.get("speech_fleet_stage") == "rolled_out":
+        outcome = "nothing planned"
     elif not containers and hv.get("speech_fleet_stage") == "images":
         outcome = "not rolled out"
     elif not containers:

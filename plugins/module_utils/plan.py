@@ -108,6 +108,8 @@ def _is_type(value, kind):
     return isinstance(value, dict)
 
 
+BOOL_WORDS = dict([(w, True) for w in ("true", "yes", "on", "1", "y", "t")] + [(w, False) for w in ("false", "no", "off", "0", "n", "f")])
+
 TYPE_WORDS = {"str": "a string", "path": "an absolute path", "int": "a whole number", "float": "a number",
               "bool": "true or false", "list": "a list", "dict": "a mapping"}
 
@@ -151,6 +153,10 @@ def _check_fields(item, where, problems):
                     pass
             if kind == "int" and isinstance(item[key], str) and item[key].isdigit():
                 item[key] = int(item[key])
+                continue
+            if kind == "bool" and isinstance(item[key], str) and item[key].strip().lower() in BOOL_WORDS:
+                # Ansible's own words for booleans, as an INI inventory or a template hands them over.
+                item[key] = BOOL_WORDS[item[key].strip().lower()]
                 continue
             problems.append("%s.%s: %r is not %s" % (where, key, item[key], TYPE_WORDS[kind]))
             item[key] = None

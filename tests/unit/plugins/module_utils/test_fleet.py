@@ -16,6 +16,8 @@ def test_outcomes():
     assert row(preflight_result=PASSED, speech_containers_report=READY, speech_containers_rolled_back=True)["outcome"] == "rolled back"
     assert row(preflight_result=PASSED, speech_containers_failure="boom")["outcome"] == "failed"
     assert row(preflight_result=PASSED, speech_fleet_stage="images")["outcome"] == "not rolled out"
+    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_report=[])["outcome"] == "nothing planned"
+    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_report=READY)["outcome"] == "ready"
     dropped = row(preflight_result=PASSED, speech_fleet_stage="checked")
     assert dropped["outcome"] == "dropped" and "after preflight" in dropped["outcome_text"]
     not_ready = [dict(READY[0], ready=False)]

@@ -102,6 +102,7 @@ def test_key_rotation_changes_the_hash_and_nothing_else_does():
     ({"name": "x y", "kind": "stt", "host_port": 5000}, [".name", "'x y' is not allowed"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "cpus": 1}, ["(x).cpus", "below Microsoft's minimum of 4 cores", "speech_containers_allow_undersized"]),
     ({"name": "x", "kind": "stt", "host_port": "five"}, ["(x).host_port", "not a whole number"]),
+    ({"name": "x", "kind": "ntts", "host_port": 5000, "disconnected": "maybe"}, ["(x).disconnected", "'maybe' is not true or false"]),
     ({"name": "x", "kind": "ntts", "host_port": 5000, "locale": "en-US"}, ["(x).locale", "set voice instead"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "models_dir": "/srv/m"}, ["(x).models_dir", "only custom_stt"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "disk_logging": True}, ["(x).disk_logging", "output_dir"]),
@@ -110,6 +111,16 @@ def test_each_bad_entry_is_named(item, fragments):
     result = plan_of([item])
     message = one(result["problems"], *fragments)
     assert message.startswith("speech_containers_list[0]")
+
+
+def test_strings_from_an_ini_inventory_or_a_template_are_taken_as_ansible_takes_them():
+    result = plan_of([{"name": "x", "kind": "ntts", "host_port": "5001", "cpus": "0.5", "memory": "512m", "disconnected": "no"}],
+                     allow_undersized=True)
+    assert result["problems"] == []
+    entry = result["plan"][0]
+    assert entry["host_port"] == 5001 and entry["cpus"] == 0.5 and entry["disconnected"] is False
+    result = plan_of([{"name": "y", "kind": "ntts", "host_port": 5002, "disconnected": "yes"}])
+    assert result["plan"][0]["disconnected"] is True
 
 
 def test_duplicates_and_everything_at_once():
