@@ -5,7 +5,7 @@
     python3 bench/noop.py --write also writes them into BENCHMARKS.md
 
 Side by side, in one run, on the same demo host:
-- a playbook with a single `ping` task (the floor: one module call);
+- a playbook with a single `ping` task (the floor: one module call, with become as site.yml's host plays);
 - site.yml on that host (a no-op: it is converged),
 each with pipelining off and on: wall time, module calls made on the host, and
 the ratio of the two wall times. Then the no-op site.yml on 1, 2 and 3 hosts
@@ -37,6 +37,7 @@ PING = """---
 - name: The floor, one module call
   hosts: speech_hosts
   gather_facts: false
+  become: true
   tasks:
     - name: Ping
       ansible.builtin.ping:
