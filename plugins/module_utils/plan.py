@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
 
 LABEL_PREFIX = "onprem.speech."
@@ -108,8 +109,6 @@ def _is_type(value, kind):
     return isinstance(value, dict)
 
 
-BOOL_WORDS = dict([(w, True) for w in ("true", "yes", "on", "1", "y", "t")] + [(w, False) for w in ("false", "no", "off", "0", "n", "f")])
-
 TYPE_WORDS = {"str": "a string", "path": "an absolute path", "int": "a whole number", "float": "a number",
               "bool": "true or false", "list": "a list", "dict": "a mapping"}
 
@@ -154,10 +153,13 @@ def _check_fields(item, where, problems):
             if kind == "int" and isinstance(item[key], str) and item[key].isdigit():
                 item[key] = int(item[key])
                 continue
-            if kind == "bool" and isinstance(item[key], str) and item[key].strip().lower() in BOOL_WORDS:
+            if kind == "bool" and isinstance(item[key], str):
                 # Ansible's own words for booleans, as an INI inventory or a template hands them over.
-                item[key] = BOOL_WORDS[item[key].strip().lower()]
-                continue
+                try:
+                    item[key] = boolean(item[key], strict=True)
+                    continue
+                except TypeError:
+                    pass
             problems.append("%s.%s: %r is not %s" % (where, key, item[key], TYPE_WORDS[kind]))
             item[key] = None
             bad.add(key)
