@@ -76,8 +76,9 @@ def measure(playbook, inventory, limit, pipelining, tmp):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-2000:])
         raise SystemExit("%s failed (exit %d)" % (playbook.name, proc.returncode))
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", proc.stdout))
-    per_host = collections.Counter(line.split()[0] for line in calls.read_text().splitlines()) if calls.exists() else collections.Counter()
-    modules = collections.Counter(line.split()[1] for line in calls.read_text().splitlines()) if calls.exists() else collections.Counter()
+    entries = [line.split() for line in calls.read_text().splitlines()] if calls.exists() else []
+    per_host = collections.Counter(host for host, _module in entries)
+    modules = collections.Counter(module for _host, module in entries)
     return {"wall": wall, "calls": dict(per_host), "modules": dict(modules), "changed": changed}
 
 
