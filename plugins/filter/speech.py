@@ -12,10 +12,12 @@ from ansible_collections.onprem.speech.plugins.module_utils import plan as speec
 
 
 def speech_plan(containers, registry=None, data_dir="/var/lib/onprem-speech", state="started", billing_fp="",
-                allow_undersized=False, varname="speech_containers_list", force_state=None):
+                allow_undersized=False, varname="speech_containers_list", force_state=None, billing_in="env", image_policy="missing",
+                secret_fps=None):
     """The operator's container list -> {plan, problems, warnings}."""
     return speech_plan_utils.normalize_plan(containers, registry=registry, data_dir=data_dir, state=state, billing_fp=billing_fp,
-                                            allow_undersized=bool(allow_undersized), varname=varname, force_state=force_state or None)
+                                            allow_undersized=bool(allow_undersized), varname=varname, force_state=force_state or None,
+                                            billing_in=billing_in, image_policy=image_policy, secret_fps=secret_fps)
 
 
 def speech_billing_problems(plan, eula, endpoint, api_key_present, names=None):
@@ -32,11 +34,6 @@ def speech_host_check(facts, plan, min_core_mhz, strict_clock=False, min_free_gb
         raise AnsibleFilterError("speech_host_check: %s" % exc)
 
 
-def speech_command(spec, endpoint=None, api_key=None, mode="run"):
-    """The container's argument list with the billing settings (use only in no_log tasks)."""
-    return speech_plan_utils.container_command(spec, endpoint=endpoint, api_key=api_key, mode=mode)
-
-
 def speech_client_url(spec, host):
     return speech_plan_utils.client_url(spec, host)
 
@@ -44,6 +41,31 @@ def speech_client_url(spec, host):
 def speech_billing_fingerprint(endpoint, api_key):
     """A one-way fingerprint of endpoint and key, so a key rotation changes the containers' spec hash."""
     return speech_plan_utils.billing_fingerprint(endpoint, api_key)
+
+
+def speech_image_requests(plan):
+    """The speech_image module's images option for a plan: each image once, with its policy."""
+    return speech_plan_utils.image_requests(plan)
+
+
+def speech_secret_fingerprints(secret_env):
+    """{container: fingerprint} of the secret environment values (use only in no_log tasks; the result holds no secret)."""
+    return speech_plan_utils.secret_fingerprints(secret_env)
+
+
+def speech_actions_summary(actions, host, check_mode=False):
+    """The lines that say what happened to each container and why (no secrets)."""
+    return speech_plan_utils.actions_summary(actions, host, check_mode=bool(check_mode))
+
+
+def speech_rollback_note(rollback_run, host, readiness=None, failure=""):
+    """The rollback in one line: what was put back, and whether the host is ready again."""
+    return speech_plan_utils.rollback_note(rollback_run, host, readiness, failure)
+
+
+def speech_billing_gate(readiness, changes, endpoint):
+    """Why nothing may be replaced (billing unreachable from the running containers), or "" when it may."""
+    return speech_plan_utils.billing_gate(readiness, changes, endpoint)
 
 
 def speech_settings_problems(settings):
@@ -70,10 +92,6 @@ def speech_readiness_targets(plan):
     return speech_plan_utils.readiness_targets(plan)
 
 
-def speech_license_marker(spec):
-    return speech_plan_utils.license_marker(spec)
-
-
 def speech_redact(text, *secrets):
     """Replace each secret in the text by <hidden> (for error messages of no_log tasks)."""
     return speech_plan_utils.redact(text, *secrets)
@@ -90,7 +108,6 @@ class FilterModule(object):
             "speech_plan": speech_plan,
             "speech_billing_problems": speech_billing_problems,
             "speech_host_check": speech_host_check,
-            "speech_command": speech_command,
             "speech_client_url": speech_client_url,
             "speech_billing_fingerprint": speech_billing_fingerprint,
             "speech_state_paths": speech_state_paths,
@@ -98,7 +115,11 @@ class FilterModule(object):
             "speech_registry_host": speech_registry_host,
             "speech_changes": speech_changes,
             "speech_readiness_targets": speech_readiness_targets,
-            "speech_license_marker": speech_license_marker,
             "speech_redact": speech_redact,
             "speech_report": speech_report,
+            "speech_secret_fingerprints": speech_secret_fingerprints,
+            "speech_image_requests": speech_image_requests,
+            "speech_actions_summary": speech_actions_summary,
+            "speech_billing_gate": speech_billing_gate,
+            "speech_rollback_note": speech_rollback_note,
         }

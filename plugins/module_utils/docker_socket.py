@@ -55,6 +55,35 @@ def parse_docker_host(docker_host):
     raise ValueError("docker_host %r: use unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS is not supported)" % docker_host)
 
 
+def json_stream(raw):
+    """The JSON objects of a stream like the engine's pull answer (objects one after another, with or
+    without line ends). Text that is not JSON is returned as {"message": text}."""
+    text = (raw or b"").decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+    found, index = [], 0
+    while index < len(text):
+        while index < len(text) and text[index] in " \t\r\n":
+            index += 1
+        if index >= len(text):
+            break
+        try:
+            item, index = decoder.raw_decode(text, index)
+        except ValueError:
+            rest = text[index:].strip()
+            if rest:
+                found.append({"message": rest})
+            break
+        found.append(item if isinstance(item, dict) else {"message": str(item)})
+    return found
+
+
+def error_message(status, data):
+    """The engine's own words for a failed request: its JSON "message", or the HTTP status."""
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"]).strip()
+    return "HTTP %s" % status
+
+
 class UnixHTTPConnection(http_client.HTTPConnection):
     """http.client over an AF_UNIX stream socket."""
 
@@ -74,7 +103,7 @@ class UnixHTTPConnection(http_client.HTTPConnection):
 
 
 class DockerClient(object):
-    """GET requests to one engine; each call opens and closes its own connection."""
+    """Requests to one engine; each call opens and closes its own connection."""
 
     def __init__(self, docker_host=DEFAULT_DOCKER_HOST, timeout=5):
         self.docker_host = docker_host
@@ -93,9 +122,9 @@ class DockerClient(object):
             return UnixHTTPConnection(self.address, self.timeout)
         return http_client.HTTPConnection(self.address, self.port, timeout=self.timeout)
 
-    def _reason(self, error):
+    def _reason(self, error, timeout=None):
         if isinstance(error, socket.timeout):
-            return "no answer from %s within %ss" % (self.where(), self.timeout)
+            return "no answer from %s within %ss" % (self.where(), timeout or self.timeout)
         number = getattr(error, "errno", None)
         if number in (errno.EACCES, errno.EPERM):
             return "permission denied on %s" % self.where()
@@ -107,23 +136,28 @@ class DockerClient(object):
             return "cannot resolve %s" % self.address
         return "cannot talk to %s: %s" % (self.where(), error)
 
-    def request(self, method, path, body=None, accept="application/json"):
+    def request(self, method, path, body=None, accept="application/json", headers=None, raw_body=None, timeout=None):
         """(status, raw body bytes) for one request; DockerSocketError when there is no answer.
 
-        body, when given, is sent as JSON."""
+        body, when given, is sent as JSON; raw_body (bytes or a file object, with its length in
+        headers["Content-Length"]) is sent as it is. headers are added to the request (for example
+        X-Registry-Auth). timeout overrides the client's for this request (pulls and waits take long)."""
         connection = self._connection()
-        headers = {"Accept": accept}
-        data = None
+        if timeout is not None:
+            connection.timeout = timeout
+        send = {"Accept": accept}
+        data = raw_body
         if body is not None:
             data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
+            send["Content-Type"] = "application/json"
+        send.update(headers or {})
         try:
-            connection.request(method, path, body=data, headers=headers)
+            connection.request(method, path, body=data, headers=send)
             response = connection.getresponse()
             raw = response.read()
             status = response.status
         except (socket.error, OSError, http_client.HTTPException) as error:
-            raise DockerSocketError(self._reason(error))
+            raise DockerSocketError(self._reason(error, connection.timeout))
         finally:
             connection.close()
         return status, raw
@@ -143,10 +177,18 @@ class DockerClient(object):
         status, raw = self.request("GET", path)
         return self._decode("GET", path, status, raw)
 
-    def post(self, path, body=None):
+    def post(self, path, body=None, headers=None, timeout=None):
         """(status, parsed JSON or None) for POST path with a JSON body."""
-        status, raw = self.request("POST", path, body=body if body is not None else {})
+        status, raw = self.request("POST", path, body=body if body is not None else {}, headers=headers, timeout=timeout)
         return self._decode("POST", path, status, raw)
+
+    def post_stream(self, path, headers=None, raw_body=None, timeout=None):
+        """(status, [JSON objects]) for endpoints that answer a stream of JSON objects (pull, load).
+
+        The engine answers such requests 200 at once and reports a failure later, inside the
+        stream ({"error": ..., "errorDetail": ...}); the caller reads the objects."""
+        status, raw = self.request("POST", path, headers=headers, raw_body=raw_body, timeout=timeout)
+        return status, json_stream(raw)
 
     def delete(self, path):
         """(status, parsed JSON or None) for DELETE path."""

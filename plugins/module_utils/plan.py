@@ -6,11 +6,11 @@
 normalize_plan()   the operator's list -> full container specs, plus every problem found
 check_billing()    the billing settings -> problems
 check_host()       host facts (onprem.speech.host_facts) against the plan -> problems
-container_command()  the container's argument list (the only place that adds the secrets)
+plan_changes()     the plan against what speech_info found: what to create, replace, restart, remove, and why
 
 Problems are plain sentences that start with the variable they are about and
 say what is allowed. Nothing here reads files, talks to Docker or sees the
-API key except container_command().
+API key: the secrets reach the containers through the speech_container module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,12 +23,19 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+from ansible_collections.onprem.speech.plugins.module_utils.container_ops import PREVIOUS_SUFFIX, license_marker
 
 LABEL_PREFIX = "onprem.speech."
 LABEL_MANAGED = LABEL_PREFIX + "managed"
 LABEL_KIND = LABEL_PREFIX + "kind"
 LABEL_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_SPEC = LABEL_PREFIX + "spec"
+# A one-way fingerprint of the billing endpoint and key the container runs with (as spec_hash folds in):
+# the billing gate compares it, to tell containers that would fail as their successors would.
+LABEL_BILLING = LABEL_PREFIX + "billing-fp"
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+BILLING_IN = ("env", "args")
+IMAGE_POLICIES = ("missing", "always")
 
 STATES = ("started", "stopped", "absent")
 LOG_LEVELS = ("Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")
@@ -47,6 +54,7 @@ FIELDS = {
     "locale": "str",
     "voice": "str",
     "tag": "str",
+    "digest": "str",
     "host_port": "int",
     "host_ip": "str",
     "cpus": "float",
@@ -213,7 +221,8 @@ def _image_parts(item, row, kind, where, problems):
 
 
 def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-speech", state="started",
-                   billing_fp="", allow_undersized=False, varname="speech_containers_list", force_state=None):
+                   billing_fp="", allow_undersized=False, varname="speech_containers_list", force_state=None,
+                   billing_in="env", image_policy="missing", secret_fps=None):
     """Validate the operator's list and expand it to full specs.
 
     Returns {"plan": [spec, ...], "problems": [...], "warnings": [...]}.
@@ -227,6 +236,12 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         problems.append("speech_containers_state: %r is not one of %s" % (state, ", ".join(STATES)))
     if force_state and force_state not in STATES:
         problems.append("speech_containers_force_state: %r is not one of %s (or empty)" % (force_state, ", ".join(STATES)))
+    if billing_in not in BILLING_IN:
+        problems.append("speech_containers_billing_in: %r; allowed: %s" % (billing_in, ", ".join(BILLING_IN)))
+    if image_policy not in IMAGE_POLICIES:
+        problems.append("speech_containers_image_policy: %r; allowed: %s (pin an image with the digest of its list entry)"
+                        % (image_policy, ", ".join(IMAGE_POLICIES)))
+    secret_fps = secret_fps or {}
     registry = (registry or sk.REGISTRY).rstrip("/")
     names, ports = {}, {}
     for index, raw in enumerate(containers):
@@ -288,7 +303,15 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             problems.append("%s.log_level: %r; allowed: %s" % (where, level, ", ".join(LOG_LEVELS)))
         proxy = item.get("http_proxy")
         if proxy and (not parse_url(proxy) or parse_url(proxy)["scheme"].lower() not in ("http", "https")):
-            problems.append("%s.http_proxy: %r is not an http:// or https:// proxy URL" % (where, proxy))
+            problems.append("%s.http_proxy: %r is not an http:// or https:// proxy URL" % (where, redact_userinfo(proxy)))
+        elif proxy and "@" in proxy.split("://", 1)[-1].split("/", 1)[0]:
+            problems.append("%s.http_proxy: %s carries credentials; give the URL without them and put HTTP_PROXY_CREDS (user:password) "
+                            "in speech_containers_secret_env[%s] (a vault), which stays out of labels and output" % (where, redact_userinfo(proxy), name))
+            proxy = None
+        digest = item.get("digest")
+        if digest is not None and not DIGEST_RE.match(digest):
+            problems.append("%s.digest: %r is not an image digest like sha256:<64 hex digits>" % (where, digest))
+            digest = None
         for key in item.get("settings") or {}:
             if str(key).lower() in RESERVED_SETTINGS:
                 problems.append("%s.settings: %s is set by the role from its own options; remove it" % (where, key))
@@ -361,6 +384,7 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
 
         if image is None or port is None or not name:
             continue
+        tagged = "%s/%s:%s" % (registry, row["repository"], image["tag"])
         spec = {
             "name": name,
             "kind": kind,
@@ -369,7 +393,11 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             "registry": registry,
             "repository": row["repository"],
             "tag": image["tag"],
-            "image": "%s/%s:%s" % (registry, row["repository"], image["tag"]),
+            # Pinned by digest: exactly that content, whatever the tag points to now.
+            "image": "%s/%s@%s" % (registry, row["repository"], digest) if digest else tagged,
+            "tagged_image": tagged,
+            "digest": digest,
+            "billing_in": billing_in,
             "version": image["version"],
             "locale": image["locale"],
             "voice": image["voice"],
@@ -391,11 +419,29 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         }
         # The state is not part of what the container is: stopping one must not recreate it.
         applied = dict((k, v) for k, v in spec.items() if k != "state")
-        spec["spec_hash"] = spec_hash(applied, "" if disconnected else billing_fp)
+        # Secrets count through one-way fingerprints only: a rotated key or secret value recreates the container.
+        fingerprints = "" if disconnected else billing_fp
+        if secret_fps.get(name):
+            fingerprints += "/" + secret_fps[name]
+        spec["spec_hash"] = spec_hash(applied, fingerprints)
+        spec["policy"] = "pinned" if digest else image_policy
         spec["labels"] = {LABEL_MANAGED: "true", LABEL_KIND: kind, LABEL_HASH: spec["spec_hash"],
                           LABEL_SPEC: json.dumps(applied, sort_keys=True, separators=(",", ":"))}
+        if not disconnected:
+            spec["labels"][LABEL_BILLING] = billing_fp
         plan.append(spec)
     return {"plan": plan, "problems": problems, "warnings": warnings}
+
+
+def redact_userinfo(url):
+    """A URL with any user:password@ replaced by <credentials>@, for messages."""
+    scheme, sep, rest = (url or "").partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    if "@" in host:
+        host = "<credentials>@" + host.rsplit("@", 1)[1]
+    return scheme + sep + host + slash + path
 
 
 def _num(value):
@@ -488,20 +534,6 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
     return {"problems": problems, "warnings": warnings, "summary": summary}
 
 
-def container_command(spec, endpoint=None, api_key=None, mode="run"):
-    """The container's arguments, in Microsoft's order: Eula, Billing, ApiKey, then the rest.
-
-    mode "run": a connected container gets billing, a disconnected one its licence mount.
-    mode "license": the connected licence download (DownloadLicense=True)."""
-    command = ["Eula=accept"]
-    if mode == "license":
-        return command + ["Billing=%s" % endpoint, "ApiKey=%s" % api_key, "DownloadLicense=True",
-                          "Mounts:License=%s" % sk.CONTAINER_PATHS["license"]] + [a for a in spec["args"] if a.startswith("ModelId=")]
-    if not spec["disconnected"]:
-        command += ["Billing=%s" % endpoint, "ApiKey=%s" % api_key]
-    return command + list(spec["args"])
-
-
 def client_url(spec, host):
     """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts."""
     return "%s://%s:%d" % (spec["protocol"], host, spec["host_port"])
@@ -534,12 +566,6 @@ def check_settings(settings):
     return problems
 
 
-def license_marker(spec):
-    """The file that says a licence was fetched for this container's image (fetched again when the image changes)."""
-    license_dir = [d["path"] for d in spec["dirs"] if d["purpose"] == "license"][0]
-    return "%s.fetched-for-%s" % (license_dir, hashlib.sha256(spec["image"].encode("utf-8")).hexdigest()[:12])
-
-
 def state_paths(plan):
     """Every host path whose state the role needs: the containers' directories and licence markers."""
     paths = []
@@ -565,7 +591,47 @@ def spec_from_labels(labels, state="started"):
     return spec
 
 
-PREVIOUS_SUFFIX = ".previous"
+
+
+def _short(value, limit=60):
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _image_word(image_id):
+    return (image_id or "none").replace("sha256:", "")[:12]
+
+
+def change_reason(before, after, image_before=None, image_after=None):
+    """Why a container is recreated, in a few words, from its spec as applied (labels) and as planned.
+
+    Secrets never appear: they count only through the spec hash, which is named as such."""
+    if before is None:
+        return "its labels do not say how it was made (not made by this version of onprem.speech)"
+    changed = []
+    ignore = ["name", "labels", "state", "spec_hash", "policy", "dirs", "title", "published_port", "memory_mb", "tagged_image"]
+    if before.get("image") != after.get("image"):
+        # The reference says it all: registry, tag, digest, version, locale, voice.
+        changed.append("image %s -> %s" % (_short(str(before.get("image")).rsplit("/", 1)[-1], 80),
+                                           _short(str(after.get("image")).rsplit("/", 1)[-1], 80)))
+        if before.get("registry") != after.get("registry"):
+            changed.append("registry %s -> %s" % (before.get("registry"), after.get("registry")))
+        ignore += ["image", "registry", "tag", "digest", "version", "locale", "voice"]
+    for key in sorted(set(before) | set(after)):
+        if key in ignore or before.get(key) == after.get(key):
+            continue
+        if key == "env":
+            old, new = before.get(key) or {}, after.get(key) or {}
+            changed.append("env %s" % ", ".join(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))))
+        elif key in ("args", "mounts"):
+            changed.append("%s changed" % key)
+        else:
+            changed.append("%s %s -> %s" % (key, _short(before.get(key)), _short(after.get(key))))
+    if changed:
+        return "; ".join(changed)
+    if image_before and image_after and image_before != image_after:
+        return "image %s -> %s (the reference now points at other content)" % (_image_word(image_before), _image_word(image_after))
+    return "billing settings or secret values changed (seen through their fingerprints)"
 
 
 def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
@@ -574,20 +640,35 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
     A container is left alone when it exists with the planned spec hash, runs the
     image the reference points at now, and is in the planned state. Of the others,
     `new` ones do not exist yet, `replace` ones are recreated (the running one is
-    kept stopped as <name>.previous until the new one is ready, for a rollback
-    that restores exactly what ran, key included), and `restate` ones only start
-    or stop."""
+    kept as <name>.previous until the new one is ready, for a rollback that
+    restores exactly what ran, key included), and `restate` ones only start or
+    stop. A <name>.previous left by an interrupted run is taken back (`adopt`) when
+    <name> is gone, and removed when <name> is there.
+
+    `actions` says, per container, what will happen and why, with no secret in it;
+    `apply` holds the specs to apply, each with its change; `rollback` what the
+    speech_container module needs to undo them; `gate` the running containers that
+    use the planned billing settings (the billing gate asks them first)."""
     info = info or {}
     current = dict((c["name"], c) for c in info.get("containers") or [])
     images = info.get("images") or {}
     paths = info.get("paths") or {}
     planned = set(spec["name"] for spec in plan)
     apply, new, replace, restate, unchanged, absent, previous, licenses, dirs = [], [], [], [], [], [], {}, [], []
+    actions, rollback, gate, stale = [], [], [], []
     for spec in plan:
-        have = current.get(spec["name"])
+        name = spec["name"]
+        have = current.get(name)
+        kept = current.get(name + PREVIOUS_SUFFIX)
+        adopt = have is None and kept is not None
+        if adopt:
+            have = kept
+        elif kept is not None:
+            stale.append(name + PREVIOUS_SUFFIX)
         if spec["state"] == "absent":
             if have:
-                absent.append(spec["name"])
+                absent.append(have["name"])
+                actions.append({"name": name, "action": "removed", "reason": "planned absent"})
             continue
         image = images.get(spec["image"]) or {}
         for wanted in spec["dirs"]:
@@ -596,29 +677,123 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
             group = image.get("gid")
             if not stat.get("exists") or not stat.get("isdir") or (owner is not None and (stat.get("uid"), stat.get("gid")) != (owner, group)):
                 dirs.append({"path": wanted["path"], "owner": owner if owner is not None else 0, "group": group if group is not None else 0,
-                             "purpose": wanted["purpose"], "container": spec["name"]})
+                             "purpose": wanted["purpose"], "container": name})
         same_config = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
                        and have.get("image_id") == image.get("id"))
-        if same_config and bool(have.get("running")) == (spec["state"] == "started"):
-            unchanged.append(spec["name"])
+        running = bool(have and have.get("running"))
+        if have is not None and running and not spec["disconnected"] and (have.get("labels") or {}).get(LABEL_BILLING) == spec["labels"].get(LABEL_BILLING):
+            gate.append(name)
+        if same_config and running == (spec["state"] == "started") and not adopt:
+            unchanged.append(name)
+            actions.append({"name": name, "action": "unchanged", "reason": ""})
             continue
-        apply.append(spec)
         if have is None:
-            new.append(spec["name"])
+            change, reason = "new", "not on the host"
         elif same_config:
-            restate.append(spec["name"])
+            change = "restate"
+            reason = "planned %s, it is %s" % (spec["state"], "running" if running else "stopped")
         else:
-            replace.append(spec["name"])
-        previous[spec["name"]] = spec_from_labels(have.get("labels"), "started" if have.get("running") else "stopped") if have else None
+            change = "replace"
+            reason = change_reason(spec_from_labels(have.get("labels")), spec, have.get("image_id"), image.get("id"))
+        if adopt:
+            reason = "taken back from %s (an interrupted run); %s" % (kept["name"], reason)
+        {"new": new, "replace": replace, "restate": restate}[change].append(name)
+        apply.append(dict(spec, change=change, adopt=adopt))
+        words = {"new": "created", "replace": "replaced", "restate": "started" if spec["state"] == "started" else "stopped"}
+        actions.append({"name": name, "action": words[change], "reason": reason})
+        rollback.append({"name": name, "change": change, "previous_id": have.get("id") if have else None, "previous_running": running})
+        previous[name] = spec_from_labels(have.get("labels"), "started" if running else "stopped") if have else None
         if spec["disconnected"] and spec["state"] == "started":
             marker = paths.get(license_marker(spec)) or {}
             image_moved = have is not None and have.get("image_id") != image.get("id")
             if license_refresh or not marker.get("exists") or image_moved:
                 licenses.append(spec)
-    unlisted = sorted(name for name in current if name not in planned) if remove_unlisted else []
+    adopted = set(spec["name"] + PREVIOUS_SUFFIX for spec in apply if spec["adopt"])
+    unlisted = []
+    if remove_unlisted:
+        unlisted = sorted(name for name in current if name not in planned and name not in adopted and name not in stale
+                          and not (name.endswith(PREVIOUS_SUFFIX) and name[:-len(PREVIOUS_SUFFIX)] in planned))
+        actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
+    actions.extend({"name": name, "action": "removed", "reason": "left by an interrupted run"} for name in stale)
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
-    return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": absent + unlisted,
-            "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing}
+    return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": absent + unlisted + stale,
+            "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
+            "gate": gate}
+
+
+def image_requests(plan):
+    """[{ref, policy}] of the images the plan's containers need, each once."""
+    found = {}
+    for spec in plan:
+        if spec["state"] != "absent" and spec["image"] not in found:
+            found[spec["image"]] = {"ref": spec["image"], "policy": spec.get("policy") or "missing"}
+    return [found[ref] for ref in sorted(found)]
+
+
+def secret_fingerprints(secret_env):
+    """{container: one-way fingerprint of its secret environment} (so a rotated secret recreates the container)."""
+    found = {}
+    for name, values in sorted((secret_env or {}).items()):
+        if isinstance(values, dict) and values:
+            blob = json.dumps(dict((str(k), str(v)) for k, v in values.items()), sort_keys=True)
+            found[str(name)] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    return found
+
+
+def actions_summary(actions, host, check_mode=False):
+    """One line per container: what happened (or would) and why; "" when nothing changes."""
+    changing = [a for a in actions or [] if a.get("action") != "unchanged"]
+    if not changing:
+        return ""
+    lines = ["%s on %s:" % ("Would change" if check_mode else "Changed", host)]
+    for action in actions:
+        words = action["action"] if not check_mode or action["action"] == "unchanged" else "would be " + action["action"]
+        lines.append("  %s: %s%s" % (action["name"], words, (" (%s)" % action["reason"]) if action.get("reason") else ""))
+    return "\n".join(lines)
+
+
+def rollback_note(rollback_run, host, readiness=None, failure=""):
+    """'Rolled back on HOST: stt-en restored (running), lid removed (it was new); ready again.' (no secrets)."""
+    actions = (rollback_run or {}).get("actions") or []
+    done = ", ".join("%s %s%s" % (a["name"], a["action"], (" (%s)" % a["detail"]) if a.get("detail") else "") for a in actions)
+    note = "Rolled back on %s: %s" % (host, done or "nothing to put back")
+    if failure:
+        note += "; THE ROLLBACK DID NOT FINISH: %s" % failure
+    readiness = readiness or {}
+    if readiness.get("containers") is None:
+        return note + "."
+    if readiness.get("all_ready"):
+        return note + "; ready again."
+    return note + "; NOT ready after the rollback: %s" % (readiness.get("failures") or readiness.get("summary") or "")
+
+
+BILLING_DOWN = ("CouldNotConnect", "BillingEndpointBusy")
+
+
+def billing_gate(readiness, changes, endpoint):
+    """Why the host must not be changed now, or "".
+
+    The gate asked the running containers that use the planned billing settings for /status
+    (readiness with probe off and no waiting). If one says billing is unreachable, or refuses
+    queries because billing has been unreachable for long, its successor would fail the same
+    way: nothing is replaced."""
+    down = []
+    for report in (readiness or {}).get("containers") or []:
+        status = report.get("api_status")
+        if status in BILLING_DOWN or (report.get("likely_cause") or "").startswith("billing unreachable"):
+            down.append("%s: /status %s" % (report["name"], status or excerpt_words(report.get("message"))))
+    if not down:
+        return ""
+    pending = ["%s %s" % (a["name"], a["action"]) for a in (changes or {}).get("actions") or [] if a["action"] not in ("unchanged", "removed")]
+    return ("Billing is unreachable from this host's containers (%s; billing endpoint %s): nothing was replaced or restarted, "
+            "because the new containers would fail the same way. Pending: %s. Restore egress to the billing endpoint (443, DNS, proxy), "
+            "then run again; speech_containers_billing_gate: false skips this check."
+            % (", ".join(down), redact_userinfo(endpoint or "?"), ", ".join(pending) or "none"))
+
+
+def excerpt_words(text, limit=80):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def readiness_targets(plan):

@@ -167,6 +167,11 @@ summary:
   returned: always
   type: str
   sample: 2 of 3 containers ready
+failures:
+  description: One line per container that is not ready (endpoint, answer, likely cause), as the failure message says it; V("") when all are ready.
+  returned: always
+  type: str
+  sample: "1 of 2 speech containers not ready:\n- tts (ntts, http://127.0.0.1:5001) at stage status: ..."
 containers:
   description: One report per container, in the order given; also returned when the module fails.
   returned: always
@@ -325,7 +330,9 @@ def main():
     settings = dict((k, params[k]) for k in ("ready_timeout", "status_timeout", "interval", "request_timeout", "probe"))
     settings["once"] = once
     reports = probe_utils.probe_all(params["containers"], settings)
-    result = dict(changed=False, containers=reports, all_ready=all(r["ready"] for r in reports), summary=probe_utils.summary(reports, once))
+    all_ready = all(r["ready"] for r in reports)
+    result = dict(changed=False, containers=reports, all_ready=all_ready, summary=probe_utils.summary(reports, once),
+                  failures="" if all_ready else probe_utils.failure_message(reports))
     if not result["all_ready"] and params["fail_on_error"] and not once:
         module.fail_json(msg=probe_utils.failure_message(reports), **result)
     module.exit_json(**result)

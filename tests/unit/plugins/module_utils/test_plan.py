@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from ansible_collections.onprem.speech.plugins.module_utils import container_ops
 from ansible_collections.onprem.speech.plugins.module_utils import plan as p
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
 
@@ -58,15 +59,22 @@ def test_command_order_and_disconnected():
                       {"name": "d", "kind": "ntts", "host_port": 5001, "disconnected": True}])
     assert result["problems"] == []
     stt, dis = result["plan"]
-    cmd = p.container_command(stt, ENDPOINT, KEY)
+    cmd = container_ops.command(stt, ENDPOINT, KEY, billing_in="args")
     assert cmd[:3] == ["Eula=accept", "Billing=" + ENDPOINT, "ApiKey=" + KEY]
     assert "Mounts:Output=/output" in cmd and "Logging:Console:LogLevel:Default=Information" in cmd
     assert stt["env"] == {"DECODER_MAX_COUNT": "2", "HTTP_PROXY": "http://proxy:3128", "HTTPS_PROXY": "http://proxy:3128",
                           "NO_PROXY": "localhost,127.0.0.1"}
-    run = p.container_command(dis, ENDPOINT, KEY)
+    run = container_ops.command(dis, ENDPOINT, KEY, billing_in="args")
     assert run == ["Eula=accept", "Mounts:Output=/output", "Mounts:License=/license"]
-    lic = p.container_command(dis, ENDPOINT, KEY, mode="license")
+    lic = container_ops.command(dis, ENDPOINT, KEY, billing_in="args", mode="license")
     assert lic == ["Eula=accept", "Billing=" + ENDPOINT, "ApiKey=" + KEY, "DownloadLicense=True", "Mounts:License=/license"]
+    # The default: Eula, Billing and ApiKey in the environment, none of them in the arguments (`ps` shows arguments).
+    env_cmd = container_ops.command(stt, ENDPOINT, KEY)
+    assert KEY not in " ".join(env_cmd) and not [a for a in env_cmd if a.startswith(("Eula=", "Billing=", "ApiKey="))]
+    env = container_ops.environment(stt, ENDPOINT, KEY)
+    assert "ApiKey=" + KEY in env and "Billing=" + ENDPOINT in env and "Eula=accept" in env
+    assert "ApiKey=" + KEY not in container_ops.environment(dis, ENDPOINT, KEY), "a disconnected container gets no key"
+    assert "ApiKey=" + KEY in container_ops.environment(dis, ENDPOINT, KEY, mode="license"), "its licence download does"
 
 
 def test_secrets_never_in_spec_or_labels():
@@ -228,8 +236,10 @@ def specs(*items, **kw):
     return plan_of(list(items), allow_undersized=True, **kw)["plan"]
 
 
-def running(spec, image_id="sha256:aaa", running_state=True):
-    return {"name": spec["name"], "spec_hash": spec["spec_hash"], "image_id": image_id, "running": running_state, "labels": spec["labels"]}
+def running(spec, image_id="sha256:aaa", running_state=True, name=None):
+    name = name or spec["name"]
+    return {"name": name, "id": "id-" + name, "spec_hash": spec["spec_hash"], "image_id": image_id, "running": running_state,
+            "labels": spec["labels"]}
 
 
 def info_for(plan, containers=(), present=True, paths=None):
@@ -269,7 +279,11 @@ def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
     previous = changes["previous"]["stt"]
     assert previous["image"].endswith(":5.1.0-amd64-en-us") and previous["spec_hash"] == old[0]["spec_hash"]
     assert previous["labels"] == old[0]["labels"] and previous["state"] == "started"
-    assert p.container_command(previous, ENDPOINT, KEY) == p.container_command(old[0], ENDPOINT, KEY)
+    assert container_ops.command(previous, ENDPOINT, KEY) == container_ops.command(old[0], ENDPOINT, KEY)
+    assert changes["rollback"] == [{"name": "stt", "change": "replace", "previous_id": "id-stt", "previous_running": True}]
+    assert changes["actions"] == [{"name": "stt", "action": "replaced",
+                                   "reason": "image speech-to-text:5.1.0-amd64-en-us -> speech-to-text:5.2.0-amd64-en-us"},
+                                  {"name": "tts", "action": "unchanged", "reason": ""}]
 
 
 def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
@@ -295,14 +309,14 @@ def test_unlisted_and_absent_are_removed_and_data_kept():
 
 def test_licence_fetched_once_per_image():
     plan = specs(dict(TTS, disconnected=True))
-    marker = p.license_marker(plan[0])
+    marker = container_ops.license_marker(plan[0])
     assert marker.startswith("/var/lib/onprem-speech/tts/license.fetched-for-")
     assert marker in p.state_paths(plan)
     assert p.plan_changes(plan, info_for(plan))["licenses"] == plan
     assert p.plan_changes(plan, info_for(plan, paths={marker: {"exists": True}}))["licenses"] == []
     assert p.plan_changes(plan, info_for(plan, paths={marker: {"exists": True}}), license_refresh=True)["licenses"] == plan
     upgraded = specs(dict(TTS, disconnected=True, version="4.2.0"))
-    assert p.license_marker(upgraded[0]) != marker
+    assert container_ops.license_marker(upgraded[0]) != marker
     moved = p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")], paths={marker: {"exists": True}}))
     assert moved["licenses"] == plan, "the same tag pointing at a new image needs a new licence"
     resized = specs(dict(TTS, disconnected=True, cpus=0.75))

@@ -1,0 +1,258 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: speech_container
+short_description: Create, replace, restore and remove a host's speech containers as one transaction
+version_added: 0.2.0
+description:
+  - Talks to the Docker engine's API socket with the Python standard library only; the C(docker) command is not needed on the host.
+  - O(action=apply) applies a list of container changes. A replaced container is renamed to C(<name>.previous) while it still
+    serves, its successor is created, and only then is the previous one stopped and the successor started.
+  - O(action=commit) removes the C(<name>.previous) containers once the successors are proven ready.
+  - O(action=rollback) puts back what ran before, from what the engine holds now, so that it follows a failure at any step.
+    A replaced container comes back from C(<name>.previous) and is started again when it ran; a new container is removed; a container
+    whose state only changed gets its state back, except that one this run started from stopped is left running.
+  - O(action=remove) removes managed containers (and any C(<name>.previous) of theirs); data directories stay.
+  - O(action=license) runs the connected licence download of disconnected containers to its end and, only when it exits 0,
+    writes the licence marker next to the licence directory.
+  - O(action=run) runs one-shot containers (C(name), C(image); the diagnostic container) to their end with C(Eula) and the billing
+    settings, and returns each one's exit code and output (the secrets removed); a non-zero exit is not a failure of the module,
+    Docker's own refusals are.
+  - Every failure fails the module at once, naming the container, the step and the engine's own message, with the secrets removed.
+  - The billing settings reach a container through its environment (C(Eula), C(Billing), C(ApiKey)) unless
+    O(billing_in=args), so the key is not in any user's process list.
+author:
+  - onprem.speech maintainers (@onprem)
+options:
+  action:
+    description: What to do.
+    type: str
+    required: true
+    choices: [apply, commit, rollback, remove, license, run]
+  containers:
+    description:
+      - For O(action=apply) and O(action=license), the container specs of the C(onprem.speech.speech_plan) filter, each with
+        C(change) (V(new), V(replace) or V(restate)) and C(adopt) (take a C(<name>.previous) left by an interrupted run back first).
+      - For O(action=rollback), items with C(name), C(change), C(previous_id) and C(previous_running).
+    type: list
+    elements: dict
+    default: []
+  names:
+    description: For O(action=commit) and O(action=remove), the container names.
+    type: list
+    elements: str
+    default: []
+  billing_endpoint:
+    description: The Speech resource's endpoint.
+    type: str
+    default: ""
+  api_key:
+    description: The Speech resource's key. Never returned.
+    type: str
+    default: ""
+  billing_in:
+    description: Whether C(Eula), C(Billing) and C(ApiKey) are given as environment variables (V(env)) or as arguments (V(args)).
+    type: str
+    default: env
+    choices: [env, args]
+  secret_env:
+    description: Secret environment variables per container name (C({name: {VARIABLE: value}})). Never returned.
+    type: dict
+    default: {}
+  restart_policy:
+    description: Docker's restart policy for the containers.
+    type: str
+    default: unless-stopped
+    choices: ["no", on-failure, always, unless-stopped]
+  stop_timeout:
+    description: Seconds a container gets to stop before it is killed.
+    type: int
+    default: 10
+  license_timeout:
+    description: Seconds the licence download (and a one-shot run) may take.
+    type: int
+    default: 300
+  timeout:
+    description: Seconds to wait for each answer from the Docker engine.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - onprem.speech.attributes
+  - onprem.speech.docker_host
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - In check mode nothing is asked of the engine but the inspects of O(action=rollback) and O(action=remove); the predicted actions are returned.
+notes:
+  - Use the task keyword C(no_log) on every task that passes O(api_key) or O(secret_env); the module removes them from its own messages.
+seealso:
+  - module: onprem.speech.speech_info
+  - module: onprem.speech.readiness
+"""
+
+EXAMPLES = r"""
+---
+- name: Replace a container (kept as <name>.previous until its successor is ready)
+  onprem.speech.speech_container:
+    action: apply
+    containers: "{{ planned | map('combine', {'change': 'replace'}) }}"
+    billing_endpoint: "{{ speech_containers_billing_endpoint }}"
+    api_key: "{{ speech_containers_api_key }}"
+  no_log: true
+
+- name: Drop the previous containers once the new ones are ready
+  onprem.speech.speech_container:
+    action: commit
+    names: [stt-en]
+"""
+
+RETURN = r"""
+runs:
+  description: For O(action=run), one entry per container with C(name), C(exit_code) and C(output) (the secrets removed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "onprem-speech-diagnostic", "exit_code": 0, "output": "[PASS] Billing endpoint URI is valid ..."}]
+actions:
+  description: What was done (or, in check mode, would be done), one entry per step that changed something.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The container.
+      type: str
+      returned: always
+      sample: stt-en
+    action:
+      description: V(created), V(replaced), V(started), V(stopped), V(removed), V(restored), V(left running), V(licence fetched), ...
+      type: str
+      returned: always
+      sample: replaced
+    detail:
+      description: More words, where there are any.
+      type: str
+      returned: when there is more to say
+      sample: it was new
+problems:
+  description: For O(action=rollback), the steps of the rollback that failed (the module then fails too).
+  returned: always
+  type: list
+  elements: str
+step:
+  description: When the module failed, the step that failed (V(set_aside), V(create), V(stop_previous), V(start), V(drop_previous), V(restore), ...).
+  returned: on failure
+  type: str
+  sample: create
+container:
+  description: When the module failed, the container whose step failed.
+  returned: on failure
+  type: str
+  sample: stt-en
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.onprem.speech.plugins.module_utils import container_ops
+from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerClient, parse_docker_host
+
+NEEDS = {
+    "apply": ("name", "image", "state", "change", "container_port", "host_port", "cpus", "memory_mb"),
+    "license": ("name", "image", "dirs", "container_port", "cpus", "memory_mb"),
+    "rollback": ("name", "change"),
+    "commit": (),
+    "remove": (),
+    "run": ("name", "image"),
+}
+
+
+def check(params):
+    problems = []
+    try:
+        parse_docker_host(params["docker_host"])
+    except ValueError as error:
+        problems.append(str(error))
+    for option in ("timeout", "stop_timeout", "license_timeout"):
+        if params[option] < 1:
+            problems.append("%s: %s; give a number of seconds, at least 1" % (option, params[option]))
+    for index, item in enumerate(params["containers"]):
+        missing = [key for key in NEEDS[params["action"]] if key not in item]
+        if missing:
+            problems.append("containers[%d]: %s missing for action %s" % (index, ", ".join(missing), params["action"]))
+        elif params["action"] in ("apply", "rollback") and item["change"] not in ("new", "replace", "restate"):
+            problems.append("containers[%d].change: %r; allowed: new, replace, restate" % (index, item["change"]))
+    return problems
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            action=dict(type="str", required=True, choices=["apply", "commit", "rollback", "remove", "license", "run"]),
+            containers=dict(type="list", elements="dict", default=[]),
+            names=dict(type="list", elements="str", default=[]),
+            billing_endpoint=dict(type="str", default=""),
+            api_key=dict(type="str", default="", no_log=True),
+            billing_in=dict(type="str", default="env", choices=["env", "args"]),
+            secret_env=dict(type="dict", default={}, no_log=True),
+            restart_policy=dict(type="str", default="unless-stopped", choices=["no", "on-failure", "always", "unless-stopped"]),
+            stop_timeout=dict(type="int", default=10),
+            license_timeout=dict(type="int", default=300),
+            timeout=dict(type="int", default=60),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = check(params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+
+    secret_env = params["secret_env"] or {}
+    secrets = [params["api_key"]] + [str(v) for values in secret_env.values() if isinstance(values, dict) for v in values.values()]
+    engine = container_ops.Engine(DockerClient(params["docker_host"], params["timeout"]), secrets, params["stop_timeout"])
+    check_mode = module.check_mode
+    action = params["action"]
+    items = params["containers"]
+
+    def body(spec, mode="run"):
+        return container_ops.create_body(spec, params["billing_endpoint"], params["api_key"], params["billing_in"],
+                                         secret_env.get(spec["name"]) or {}, params["restart_policy"], mode)
+
+    actions, problems, runs = [], [], []
+    try:
+        if action == "apply":
+            actions = container_ops.apply(engine, [{"spec": item, "change": item["change"], "adopt": item.get("adopt")} for item in items],
+                                          body, check_mode)
+        elif action == "commit":
+            actions = container_ops.commit(engine, params["names"], check_mode)
+        elif action == "remove":
+            actions = container_ops.remove(engine, params["names"], check_mode)
+        elif action == "run":
+            for item in items:
+                code, output = (None, "") if check_mode else container_ops.run_once(
+                    engine, item["name"], item["name"], body(item, "oneshot"), params["license_timeout"], "oneshot")
+                runs.append({"name": item["name"], "exit_code": code, "output": output})
+        elif action == "license":
+            for item in items:
+                actions.append(container_ops.fetch_license(engine, item, body(item, "license"), params["license_timeout"], check_mode))
+        else:
+            actions, problems = container_ops.rollback(engine, items, check_mode)
+    except container_ops.StepError as error:
+        module.fail_json(msg=str(error), step=error.step, container=error.name, actions=actions, problems=problems,
+                         changed=bool(actions) and not check_mode)
+    if problems:
+        module.fail_json(msg="the rollback did not finish: " + "; ".join(problems), actions=actions, problems=problems, changed=bool(actions))
+    module.exit_json(changed=bool(actions), actions=actions, problems=problems, runs=runs)
+
+
+if __name__ == "__main__":
+    main()
