@@ -406,7 +406,10 @@ def fetch_license(engine, spec, body, timeout, check_mode=False, write=None):
     if code != 0:
         raise StepError(name, "license", "the licence download exited %s: %s" % (code, last_lines(output) or "(no output)"))
     marker = license_marker(spec)
-    (write or _write)(marker, spec["image"] + "\n")
+    try:
+        (write or _write)(marker, spec["image"] + "\n")
+    except (IOError, OSError) as error:
+        raise StepError(name, "license", "the licence was fetched, but its marker %s could not be written: %s" % (marker, error))
     return {"name": name, "action": "licence fetched", "detail": os.path.basename(marker)}
 
 
