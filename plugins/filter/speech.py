@@ -58,9 +58,9 @@ def speech_actions_summary(actions, host, check_mode=False):
     return speech_plan_utils.actions_summary(actions, host, check_mode=bool(check_mode))
 
 
-def speech_rollback_note(rollback_run, host, readiness=None, failure=""):
-    """The rollback in one line: what was put back, and whether the host is ready again."""
-    return speech_plan_utils.rollback_note(rollback_run, host, readiness, failure)
+def speech_rollback_note(rollback_run, host, readiness=None, failure="", previous=None):
+    """The rollback in one line: what was put back (and to which image), and whether the host is ready again."""
+    return speech_plan_utils.rollback_note(rollback_run, host, readiness, failure, previous)
 
 
 def speech_billing_gate(readiness, changes, endpoint):

@@ -752,11 +752,17 @@ def actions_summary(actions, host, check_mode=False):
     return "\n".join(lines)
 
 
-def rollback_note(rollback_run, host, readiness=None, failure=""):
-    """'Rolled back on HOST: stt-en restored (running), lid removed (it was new); ready again.' (no secrets)."""
-    actions = (rollback_run or {}).get("actions") or []
-    done = ", ".join("%s %s%s" % (a["name"], a["action"], (" (%s)" % a["detail"]) if a.get("detail") else "") for a in actions)
-    note = "Rolled back on %s: %s" % (host, done or "nothing to put back")
+def rollback_note(rollback_run, host, readiness=None, failure="", previous=None):
+    """'Rolled back on HOST: stt-en restored to <image> (running), lid removed (it was new); ready again.' (no secrets)."""
+    previous = previous or {}
+    words = []
+    for action in (rollback_run or {}).get("actions") or []:
+        image = (previous.get(action["name"]) or {}).get("image")
+        text = "%s %s" % (action["name"], action["action"])
+        if action["action"].startswith("restored") and image:
+            text += " to " + image
+        words.append(text + ((" (%s)" % action["detail"]) if action.get("detail") else ""))
+    note = "Rolled back on %s: %s" % (host, ", ".join(words) or "nothing to put back")
     if failure:
         note += "; THE ROLLBACK DID NOT FINISH: %s" % failure
     readiness = readiness or {}

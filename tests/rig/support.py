@@ -3,6 +3,8 @@
     python3 tests/rig/support.py up       build what is missing, start what is not running
     python3 tests/rig/support.py status   what runs, and where support.json is
     python3 tests/rig/support.py down     remove the containers and the network (images, CA, keys stay)
+    python3 tests/rig/support.py repush KIND TAG SOURCE_TAG VARIANT
+                                          push new content under a test-only tag of registry A (prints its digest)
 
 Everything runs on the machine's Docker engine, on the user-defined network
 `speech-ci` (172.30.0.0/24), from images built FROM the rig's local Debian base:
@@ -676,8 +678,38 @@ def status():
     return 0 if all(container_state(n)[0] for n in CONTAINERS.values()) else 1
 
 
+def repush(kind, tag, source_tag, variant):
+    """Push new content under a tag of registry A, as a vendor re-pushing a tag would (for the image policy tests).
+
+    The content is the emulator image of (kind, source_tag) with a label naming the variant, so each
+    variant has its own digest. Use test-only tags (9.x): registry A is shared by every scenario.
+    Prints the pushed digest."""
+    data = json.loads(SUPPORT_JSON.read_text())
+    source = data["emulator_images"]["%s:%s" % (kind, source_tag)]
+    text = "FROM %s\nLABEL speech-ci.variant=\"%s\"\n" % (source, variant)
+    local = "localhost/speech-ci/repush-%s:%s-%s" % (kind.replace("_", "-"), tag, rig.digest(text))
+    build(local, dockerfile_text=text)
+    target = "%s/%s:%s" % (data["registry_a_local"], repository(speech_kinds(), kind), tag)
+    docker("tag", local, target)
+    try:
+        output = docker("push", target)
+    finally:
+        docker("rmi", target, check=False)
+    for line in output.splitlines():
+        if "digest: sha256:" in line:
+            print(line.split("digest: ", 1)[1].split()[0])
+            return 0
+    raise rig.RigError("pushed %s but the push named no digest" % target)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 5 and argv[0] == "repush":
+        try:
+            return repush(*argv[1:])
+        except rig.RigError as exc:
+            log("failed: %s" % exc)
+            return 1
     if len(argv) != 1 or argv[0] not in ("up", "down", "status"):
         print(__doc__.split("\n\n")[1])
         return 2

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""A fault-injecting proxy in front of the Docker engine's socket (a TEST FIXTURE).
+
+    docker_fault_proxy.py --listen /run/speech-fault.sock --engine /var/run/docker.sock --rules /run/speech-fault-rules.json
+
+Requests are passed to the engine untouched, except those that match a rule of the
+rules file (read again whenever it changes):
+
+    [{"method": "POST", "path": "^/containers/tts/rename", "status": 500, "message": "...", "times": 1}]
+
+A matching request gets the rule's status with the engine's error shape
+({"message": ...}) and never reaches the engine; "times" (optional) limits how often
+a rule fires. Every request is logged (method, path, injected or not) to --log.
+The roles are pointed at the proxy with speech_containers_docker_host; they never
+know it is there.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import socketserver
+import threading
+import time
+
+STATE = {"mtime": None, "rules": [], "lock": threading.Lock()}
+
+
+def load_rules(path):
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        STATE["mtime"], STATE["rules"] = None, []
+        return
+    if mtime != STATE["mtime"]:
+        with open(path) as handle:
+            text = handle.read().strip()
+        STATE["rules"] = json.loads(text) if text else []
+        STATE["mtime"] = mtime
+
+
+def match(args, method, path):
+    with STATE["lock"]:
+        load_rules(args.rules)
+        for rule in STATE["rules"]:
+            if rule.get("method", method) == method and re.search(rule["path"], path) and rule.get("times", 1) != 0:
+                if "times" in rule:
+                    rule["times"] -= 1
+                return rule
+    return None
+
+
+def pump(source, target):
+    try:
+        while True:
+            chunk = source.recv(65536)
+            if not chunk:
+                break
+            target.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        try:
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        args = self.server.args
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        method, path = head.split("\r\n", 1)[0].split(" ")[:2]
+        rule = match(args, method, path)
+        with open(args.log, "a") as log:
+            log.write("%s %s %s%s\n" % (time.strftime("%H:%M:%S"), method, path, " INJECTED %s" % rule["status"] if rule else ""))
+        if rule:
+            body = json.dumps({"message": rule["message"]}).encode("utf-8")
+            self.request.sendall(("HTTP/1.1 %d Injected\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                                  % (rule["status"], len(body))).encode("ascii") + body)
+            return
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.connect(args.engine)
+        upstream.sendall(data)
+        back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
+        back.start()
+        pump(self.request, upstream)
+        back.join()
+        upstream.close()
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen", default="/run/speech-fault.sock")
+    parser.add_argument("--engine", default="/var/run/docker.sock")
+    parser.add_argument("--rules", default="/run/speech-fault-rules.json")
+    parser.add_argument("--log", default="/run/speech-fault.log")
+    args = parser.parse_args()
+    if os.path.exists(args.listen):
+        os.remove(args.listen)
+    server = Server(args.listen, Handler)
+    os.chmod(args.listen, 0o660)
+    server.args = args
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
