@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds a signed apt repository laid out like download.docker.com/linux/debian
 # under $1, from Debian 12's docker.io, containerd and runc renamed to Docker's
-# upstream package names. Versions carry "fake" so nobody mistakes them.
+# upstream package names. Versions carry "fake" so nobody mistakes them. docker-ce
+# and docker-ce-cli come in two versions (fake1, fake2: the same engine), so a
+# test can change docker_version; like docker.io, their maintainer scripts only
+# start the engine, they do not restart one that runs.
 set -euo pipefail
 out=$1
 repo=$out/linux/debian
 ce_version='5:20.10.24~fake1-1~debian.12~bookworm'
+ce_version2='5:20.10.24~fake2-1~debian.12~bookworm'
 containerd_version='1.6.20~fake1-1'
 work=$(mktemp -d)
 cd "$work"
@@ -64,6 +68,10 @@ mkdir -p "$pool"
 dpkg-deb -Zgzip -z1 -b ce "$pool/docker-ce.deb" >/dev/null
 dpkg-deb -Zgzip -z1 -b cli "$pool/docker-ce-cli.deb" >/dev/null
 dpkg-deb -Zgzip -z1 -b cio "$pool/containerd.io.deb" >/dev/null
+# The second version: the same files under fake2.
+sed -i "s|^Version: .*|Version: $ce_version2|" ce/DEBIAN/control cli/DEBIAN/control
+dpkg-deb -Zgzip -z1 -b ce "$pool/docker-ce-2.deb" >/dev/null
+dpkg-deb -Zgzip -z1 -b cli "$pool/docker-ce-cli-2.deb" >/dev/null
 for deb in "$pool"/*.deb; do
   name=$(dpkg-deb -f "$deb" Package)_$(dpkg-deb -f "$deb" Version | sed 's/^[0-9]*://')_amd64.deb
   mv "$deb" "$pool/$name"
