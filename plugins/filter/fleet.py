@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) onprem.speech contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for the fleet summary and report; the logic is in module_utils/fleet.py."""
+"""Filters for the fleet summary and report; the logic is in plugin_utils/fleet.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.onprem.speech.plugins.module_utils import fleet
+from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
 
 
 def speech_fleet_rows(hosts, hostvars):

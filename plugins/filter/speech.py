@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) onprem.speech contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the container plan; the logic lives in module_utils/plan.py."""
+"""Filters over the container plan; the logic lives in plugin_utils/plan.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.onprem.speech.plugins.module_utils import plan as speech_plan_utils
+from ansible_collections.onprem.speech.plugins.plugin_utils import plan as speech_plan_utils
 
 
 def speech_plan(containers, registry=None, data_dir="/var/lib/onprem-speech", state="started", billing_fp="",

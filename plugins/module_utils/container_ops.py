@@ -37,9 +37,8 @@ import struct
 from urllib.parse import quote
 
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerSocketError, error_message
+from ansible_collections.onprem.speech.plugins.module_utils.labels import LABEL_MANAGED, PREVIOUS_SUFFIX
 
-PREVIOUS_SUFFIX = ".previous"
-LABEL_MANAGED = "onprem.speech.managed"
 STOP_SECONDS = 10
 # Steps, as the messages name them.
 STEPS = {

@@ -30,7 +30,7 @@ import uuid
 from urllib.parse import quote
 
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerSocketError
-from ansible_collections.onprem.speech.plugins.module_utils.plan import LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_SPEC
+from ansible_collections.onprem.speech.plugins.module_utils.labels import LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_SPEC
 
 THROWAWAY_PREFIX = "onprem-speech-info-"
 THROWAWAY_LABEL = "onprem.speech.throwaway"

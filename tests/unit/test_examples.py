@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible_collections.onprem.speech.plugins.module_utils import plan
+from ansible_collections.onprem.speech.plugins.plugin_utils import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "examples" / "project"

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from ansible_collections.onprem.speech.plugins.module_utils import container_ops as ops
-from ansible_collections.onprem.speech.plugins.module_utils import plan as p
+from ansible_collections.onprem.speech.plugins.plugin_utils import plan as p
 from unit_helpers import load_fixture_module
 
 fake_api = load_fixture_module("fake_api")

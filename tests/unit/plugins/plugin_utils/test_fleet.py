@@ -1,4 +1,4 @@
-from ansible_collections.onprem.speech.plugins.module_utils import fleet
+from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
 
 FACTS = {"speech_host": {"cpu_model": "AMD EPYC", "avx2": True, "core_max_mhz": 2596.1, "usable_cpus": 2.0, "usable_memory_mb": 24000}}
 PASSED = {"passed": True, "problems": [], "summary": {"need_cpus": 0.5, "have_cpus": 2.0, "need_memory_mb": 4608, "have_memory_mb": 24000}}

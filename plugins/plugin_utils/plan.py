@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) onprem.speech contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure functions over one host's container plan.
+"""Pure functions over one host's container plan (controller side only: filters and lookups use it, no module ships it).
 
 normalize_plan()   the operator's list -> full container specs, plus every problem found
 check_billing()    the billing settings -> problems
@@ -23,16 +23,10 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
-from ansible_collections.onprem.speech.plugins.module_utils.container_ops import PREVIOUS_SUFFIX, license_marker
+from ansible_collections.onprem.speech.plugins.module_utils.container_ops import license_marker
+from ansible_collections.onprem.speech.plugins.module_utils.labels import (  # noqa: F401  (re-exported for the filters and tests)
+    LABEL_BILLING, LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_PREFIX, LABEL_SPEC, PREVIOUS_SUFFIX)
 
-LABEL_PREFIX = "onprem.speech."
-LABEL_MANAGED = LABEL_PREFIX + "managed"
-LABEL_KIND = LABEL_PREFIX + "kind"
-LABEL_HASH = LABEL_PREFIX + "spec-hash"
-LABEL_SPEC = LABEL_PREFIX + "spec"
-# A one-way fingerprint of the billing endpoint and key the container runs with (as spec_hash folds in):
-# the billing gate compares it, to tell containers that would fail as their successors would.
-LABEL_BILLING = LABEL_PREFIX + "billing-fp"
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 BILLING_IN = ("env", "args")
 IMAGE_POLICIES = ("missing", "always")

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ansible_collections.onprem.speech.plugins.module_utils import container_ops
-from ansible_collections.onprem.speech.plugins.module_utils import plan as p
+from ansible_collections.onprem.speech.plugins.plugin_utils import plan as p
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
 
 KEY = "0123456789abcdef0123456789abcdef"
