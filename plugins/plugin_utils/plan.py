@@ -21,8 +21,8 @@ import hashlib
 import json
 import re
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+from ansible_collections.onprem.speech.plugins.plugin_utils import inputs
 from ansible_collections.onprem.speech.plugins.module_utils.container_ops import license_marker
 from ansible_collections.onprem.speech.plugins.module_utils.labels import (  # noqa: F401  (re-exported for the filters and tests)
     LABEL_BILLING, LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_PREFIX, LABEL_SPEC, PREVIOUS_SUFFIX)
@@ -32,42 +32,11 @@ BILLING_IN = ("env", "args")
 IMAGE_POLICIES = ("missing", "always")
 
 STATES = ("started", "stopped", "absent")
-LOG_LEVELS = ("Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")
 RESERVED_SETTINGS = ("eula", "billing", "apikey", "mounts:output", "mounts:license", "downloadlicense", "modelid")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 MEMORY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[bkmgt]?)b?$", re.IGNORECASE)
 URL_RE = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/\s]+@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\s?#]+)(?::(?P<port>\d+))?(?P<rest>[/?#]\S*)?$",
                     re.IGNORECASE)
-
-# Every key an entry of the container list may have, with its type and what it is for.
-# The role's meta/argument_specs.yml documents the same options.
-FIELDS = {
-    "name": "str",
-    "kind": "str",
-    "version": "str",
-    "locale": "str",
-    "voice": "str",
-    "tag": "str",
-    "digest": "str",
-    "host_port": "int",
-    "host_ip": "str",
-    "cpus": "float",
-    "memory": "str",
-    "model_memory": "str",
-    "decoder_max_count": "int",
-    "log_level": "str",
-    "output_dir": "path",
-    "disk_logging": "bool",
-    "model_id": "str",
-    "models_dir": "path",
-    "disconnected": "bool",
-    "license_dir": "path",
-    "http_proxy": "str",
-    "no_proxy": "list",
-    "settings": "dict",
-    "env": "dict",
-    "state": "str",
-}
 
 MB_PER_UNIT = {"": 1.0 / (1024 * 1024), "b": 1.0 / (1024 * 1024), "k": 1.0 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0 * 1024}
 
@@ -95,26 +64,6 @@ def parse_url(value):
     return found.groupdict() if found else None
 
 
-def _is_type(value, kind):
-    if kind == "str":
-        return isinstance(value, str)
-    if kind == "path":
-        return isinstance(value, str) and value.startswith("/")
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "float":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "list":
-        return isinstance(value, list)
-    return isinstance(value, dict)
-
-
-TYPE_WORDS = {"str": "a string", "path": "an absolute path", "int": "a whole number", "float": "a number",
-              "bool": "true or false", "list": "a list", "dict": "a mapping"}
-
-
 def _voice_name(voice):
     """en-us-arianeural -> en-US-AriaNeural; an SSML voice name as given is kept."""
     parts = voice.split("-")
@@ -136,36 +85,6 @@ def spec_hash(spec, billing_fingerprint=""):
 def billing_fingerprint(endpoint, api_key):
     """A one-way fingerprint of the billing pair, safe to keep in a label (the key is 128+ random bits)."""
     return hashlib.sha256(("%s\n%s" % (endpoint or "", api_key or "")).encode("utf-8")).hexdigest()[:16]
-
-
-def _check_fields(item, where, problems):
-    """Unknown keys and wrong types; returns the keys whose values were unusable."""
-    bad = set()
-    unknown = sorted(k for k in item if k not in FIELDS)
-    if unknown:
-        problems.append("%s: unknown option%s %s; allowed: %s" % (where, "s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(sorted(FIELDS))))
-    for key, kind in FIELDS.items():
-        if key in item and item[key] is not None and not _is_type(item[key], kind):
-            if kind == "float" and isinstance(item[key], str):
-                try:
-                    item[key] = float(item[key])
-                    continue
-                except ValueError:
-                    pass
-            if kind == "int" and isinstance(item[key], str) and item[key].isdigit():
-                item[key] = int(item[key])
-                continue
-            if kind == "bool" and isinstance(item[key], str):
-                # Ansible's own words for booleans, as an INI inventory or a template hands them over.
-                try:
-                    item[key] = boolean(item[key], strict=True)
-                    continue
-                except TypeError:
-                    pass
-            problems.append("%s.%s: %r is not %s" % (where, key, item[key], TYPE_WORDS[kind]))
-            item[key] = None
-            bad.add(key)
-    return bad
 
 
 def _image_parts(item, row, kind, where, problems):
@@ -222,10 +141,8 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
     Returns {"plan": [spec, ...], "problems": [...], "warnings": [...]}.
     A spec holds everything the container runs with except the secrets."""
     problems, warnings, plan = [], [], []
-    if containers is None:
-        containers = []
-    if not isinstance(containers, list):
-        return {"plan": [], "problems": ["%s: must be a list of containers, got %s" % (varname, type(containers).__name__)], "warnings": []}
+    # Types, choices and unknown options: Ansible's validator against the list's own argument spec.
+    entries, problems = inputs.validate_entries(containers, varname)
     if state not in STATES:
         problems.append("speech_containers_state: %r is not one of %s" % (state, ", ".join(STATES)))
     if force_state and force_state not in STATES:
@@ -238,38 +155,34 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
     secret_fps = secret_fps or {}
     registry = (registry or sk.REGISTRY).rstrip("/")
     names, ports = {}, {}
-    for index, raw in enumerate(containers):
-        where = "%s[%d]" % (varname, index)
-        if not isinstance(raw, dict):
-            problems.append("%s: each container must be a mapping with at least name, kind and host_port" % where)
+    for index, item in enumerate(entries):
+        if item is None:
             continue
-        item = dict(raw)
+        where = "%s[%d]" % (varname, index)
+        raw = containers[index]
+        bad = set(k for k in raw if k not in item)
         name = item.get("name") if isinstance(item.get("name"), str) else None
         if name:
             where = "%s[%d] (%s)" % (varname, index, name)
-        bad = _check_fields(item, where, problems)
-        if "name" in bad:
+        if "name" in bad or not name:
             pass
-        elif not name or not NAME_RE.match(name):
-            problems.append("%s.name: %s; a container name is letters, digits, '_', '.', '-' and starts with a letter or digit"
-                            % (where, "missing" if not name else "%r is not allowed" % name))
+        elif not NAME_RE.match(name):
+            problems.append("%s.name: %r is not allowed; a container name is letters, digits, '_', '.', '-' and starts with a letter or digit"
+                            % (where, name))
         elif name in names:
             problems.append("%s.name: %r is used twice on this host (also %s[%d])" % (where, name, varname, names[name]))
         else:
             names[name] = index
         kind = item.get("kind")
         if kind not in sk.KINDS:
-            problems.append("%s.kind: %s; allowed: %s" % (where, "missing" if kind is None else "%r is not a known kind" % kind, ", ".join(sk.KINDS)))
-            continue
+            continue  # missing or not a kind: the validator said so
         row = sk.KINDS[kind]
         c_state = force_state or item.get("state") or state
         if c_state not in STATES:
             problems.append("%s.state: %r is not one of %s" % (where, c_state, ", ".join(STATES)))
         port = item.get("host_port")
-        if "host_port" in bad:
-            pass
-        elif port is None:
-            problems.append("%s.host_port: missing; give each container its own host port (1-65535)" % where)
+        if port is None:
+            pass  # missing or not a number: the validator said so
         elif not 1 <= port <= 65535:
             problems.append("%s.host_port: %s is out of range; allowed 1-65535" % (where, port))
         elif port in ports and c_state != "absent":
@@ -293,8 +206,6 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         if dmc is not None and (dmc < 1 or kind not in ("stt", "custom_stt")):
             problems.append("%s.decoder_max_count: %s; allowed: a whole number of 1 or more, for stt and custom_stt only" % (where, dmc))
         level = item.get("log_level")
-        if level is not None and level not in LOG_LEVELS:
-            problems.append("%s.log_level: %r; allowed: %s" % (where, level, ", ".join(LOG_LEVELS)))
         proxy = item.get("http_proxy")
         if proxy and (not parse_url(proxy) or parse_url(proxy)["scheme"].lower() not in ("http", "https")):
             problems.append("%s.http_proxy: %r is not an http:// or https:// proxy URL" % (where, redact_userinfo(proxy)))

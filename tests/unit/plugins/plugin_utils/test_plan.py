@@ -92,7 +92,7 @@ def test_key_rotation_changes_the_hash_and_nothing_else_does():
 
 
 @pytest.mark.parametrize("item, fragments", [
-    ({"name": "x", "kind": "tts", "host_port": 5000}, ["[0] (x).kind", "'tts' is not a known kind", "stt, custom_stt, lid, ntts"]),
+    ({"name": "x", "kind": "tts", "host_port": 5000}, ["[0] (x).kind", "'tts' is not allowed", "stt, custom_stt, lid, ntts"]),
     ({"name": "x", "kind": "stt"}, ["[0] (x).host_port", "missing"]),
     ({"name": "x", "kind": "stt", "host_port": 70000}, ["[0] (x).host_port", "out of range"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "locale": "english"}, ["(x).locale", "en-US"]),
@@ -102,11 +102,12 @@ def test_key_rotation_changes_the_hash_and_nothing_else_does():
     ({"name": "x", "kind": "custom_stt", "host_port": 5000}, ["(x).model_id", "missing"]),
     ({"name": "x", "kind": "lid", "host_port": 5000, "disconnected": True}, ["(x).disconnected", "cannot run disconnected"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "memory": "lots"}, ["(x).memory", "8g or 512m"]),
-    ({"name": "x", "kind": "stt", "host_port": 5000, "prot": 1}, ["[0] (x): unknown option prot", "allowed:"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "prot": 1}, ["[0] (x).prot: unknown option", "allowed:"]),
     ({"name": "x", "kind": "ntts", "host_port": 5000, "decoder_max_count": 2}, ["(x).decoder_max_count", "stt and custom_stt only"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "http_proxy": "proxy:3128"}, ["(x).http_proxy", "http://"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "settings": {"ApiKey": "k"}}, ["(x).settings", "ApiKey"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "log_level": "verbose"}, ["(x).log_level", "Information"]),
+    ({"name": "x", "kind": "stt", "host_port": 5000, "cpu": 1}, ["(x).cpu: unknown option (did you mean cpus?)"]),
     ({"name": "x y", "kind": "stt", "host_port": 5000}, [".name", "'x y' is not allowed"]),
     ({"name": "x", "kind": "stt", "host_port": 5000, "cpus": 1}, ["(x).cpus", "below Microsoft's minimum of 4 cores", "speech_containers_allow_undersized"]),
     ({"name": "x", "kind": "stt", "host_port": "five"}, ["(x).host_port", "not a whole number"]),
