@@ -28,7 +28,7 @@ import pytest
 import speech_emulator as emu
 
 HERE = Path(__file__).resolve().parent
-EMULATOR = HERE / "speech_emulator.py"
+EMULATOR = HERE / "speech_emulator"  # the package, run as python3 -m speech_emulator with HERE on PYTHONPATH
 # Debian 12's python3 is what the image runs; fall back to the test's own.
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 VALID = "0123456789abcdef0123456789abcdef"
@@ -88,8 +88,9 @@ class Proc:
                 os.setgroups([])
                 os.setuid(as_user)
 
+        env = dict(env, PYTHONPATH=str(HERE), PYTHONDONTWRITEBYTECODE="1")
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([PYTHON, str(EMULATOR)] + list(args), env=env, stdout=out, stderr=err, cwd=str(workdir), preexec_fn=preexec)
+            self.proc = subprocess.Popen([PYTHON, "-m", "speech_emulator"] + list(args), env=env, stdout=out, stderr=err, cwd=str(workdir), preexec_fn=preexec)
 
     def wait(self, timeout=15):
         return self.proc.wait(timeout=timeout)
