@@ -14,7 +14,7 @@ KINDS = {
         "meter": "SpeechToText.Sessions",
         "unit": "Sessions",
         "disconnected": True,
-        "ws_paths": "recognition",
+        "usp": "recognition",
     },
     "custom_stt": {
         "service": "customspeechtotext",
@@ -23,7 +23,7 @@ KINDS = {
         "meter": "CustomSpeechToText.Sessions",
         "unit": "Sessions",
         "disconnected": True,
-        "ws_paths": "recognition",
+        "usp": "recognition",
     },
     "lid": {
         "service": "languagedetection",
@@ -32,7 +32,7 @@ KINDS = {
         "meter": "LanguageDetection.Sessions",
         "unit": "Sessions",
         "disconnected": False,
-        "ws_paths": "languagedetection",
+        "usp": "language",
     },
     "ntts": {
         "service": "neuraltexttospeechonprem",
@@ -41,7 +41,7 @@ KINDS = {
         "meter": "NeuralTextToSpeech.Characters",
         "unit": "Characters",
         "disconnected": True,
-        "ws_paths": None,
+        "usp": "synthesis",
     },
     "diagnostic": {
         "service": "diagnostic",
@@ -50,19 +50,12 @@ KINDS = {
         "meter": None,
         "unit": None,
         "disconnected": False,
-        "ws_paths": None,
+        "usp": None,
     },
 }
 RECOGNITION_PATHS = tuple("/speech/recognition/%s/cognitiveservices/v1" % mode for mode in ("interactive", "conversation", "dictation"))
-LID_PATH = "/speech/languagedetection/cognitiveservices/v1"
+# REST synthesis (ntts); the Speech SDK synthesises over WebSocket (synthesis.WS_PATHS).
 SYNTH_PATHS = ("/speech/synthesize/cognitiveservices/v1", "/cognitiveservices/v1")
-
-# X-Microsoft-OutputFormat values: name -> (sample rate, RIFF header?)
-OUTPUT_FORMATS = {}
-for _rate, _label in ((8000, "8khz"), (16000, "16khz"), (22050, "22050hz"), (24000, "24khz"), (44100, "44100hz"), (48000, "48khz")):
-    OUTPUT_FORMATS["riff-%s-16bit-mono-pcm" % _label] = (_rate, True)
-    OUTPUT_FORMATS["raw-%s-16bit-mono-pcm" % _label] = (_rate, False)
-DEFAULT_OUTPUT_FORMAT = "riff-16khz-16bit-mono-pcm"
 
 # /status apiStatus -> HTTP status code of /status
 STATUS_CODES = {

@@ -30,6 +30,7 @@ from .common import (
     utcnow,
 )
 from .httpd import Handler, Server
+from .knobs import Knobs
 from .licences import LICENSE_FILE, LICENSE_NOT_FOUND, verify_license
 from .network import outbound, OutboundError, Proxy
 from .server import make_speech_handler
@@ -221,6 +222,14 @@ class Container:
         if self.decoder_max < 1:
             raise StartupError("DECODER_MAX_COUNT must be at least 1.")
         self.decoders = threading.BoundedSemaphore(self.decoder_max)
+        # Test knobs of the USP side (image ENV or docker run -e).
+        self.knobs = Knobs(self.environ)
+
+    def recognition_locale(self):
+        """The one locale this container recognizes: the image's (stt) or the custom model's (custom_stt)."""
+        if self.kind == "custom_stt":
+            return (self.model or {}).get("locale") or "en-US"
+        return self.locale
 
     def find_model(self):
         path = os.path.join(self.models_dir, "properties.json")
@@ -567,6 +576,8 @@ class Container:
         self.log(2, "Proxy: %s" % self.proxy.describe())
         if self.kind in ("stt", "custom_stt"):
             self.log(2, "DECODER_MAX_COUNT: at most %d concurrent recognitions." % self.decoder_max)
+        if self.kind in ("stt", "custom_stt", "lid", "ntts"):
+            self.log(2, "Emulator test knobs: %s." % self.knobs.describe())
         self.start_backend()
         server = Server(("0.0.0.0", port), make_speech_handler(self))
 

@@ -1,14 +1,12 @@
 """The speech container's HTTP endpoints."""
 
 import html
-import re
-import time
-import uuid
 
-from . import websocket
+from . import language_id, session, synthesis, websocket
 from .audio import make_wav
-from .common import DEFAULT_OUTPUT_FORMAT, LID_PATH, OUTPUT_FORMATS, RECOGNITION_PATHS, STATUS_CODES, SYNTH_PATHS, VALID_MESSAGE
+from .common import RECOGNITION_PATHS, STATUS_CODES, SYNTH_PATHS, VALID_MESSAGE
 from .httpd import Handler
+from .synthesis import DEFAULT_OUTPUT_FORMAT, OUTPUT_FORMATS
 
 
 def drain(rfile, sock):
@@ -115,33 +113,38 @@ def make_speech_handler(container):
             ssml = raw.decode("utf-8", errors="replace")
             if "<speak" not in ssml:
                 return self.reply(400, {"error": {"code": "BadRequest", "message": "The request body must be SSML (<speak>...</speak>)."}})
-            voice = re.search(r"<voice\b[^>]*?\bname\s*=\s*(['\"])(.*?)\1", ssml, re.S)
-            if not voice:
+            names = synthesis.voices(ssml)
+            if not names:
                 return self.reply(400, {"error": {"code": "BadRequest", "message": 'The SSML must name a voice: <voice name="%s">.' % c.voice}})
-            if voice.group(2).strip().lower() != c.voice.lower():
-                return self.reply(
-                    400,
-                    {
-                        "error": {
-                            "code": "BadRequest",
-                            "message": "Voice does not match: the SSML asks for %s, this container serves %s." % (voice.group(2).strip(), c.voice),
-                        }
-                    },
-                )
+            other = [name for name in names if name.lower() != c.voice.lower()]
+            if other:
+                message = "Voice does not match: the SSML asks for %s, this container serves %s." % (other[0], c.voice)
+                return self.reply(400, {"error": {"code": "BadRequest", "message": message}})
             failure = c.backend_call()
             if failure:
                 c.log(4, failure)
                 return self.reply(500, {"error": {"code": "InternalServerError", "message": failure}})
-            text = html.unescape(re.sub(r"<[^>]*>", " ", ssml))
-            text = " ".join(text.split())
+            text = synthesis.text_of(ssml)
             rate, riff = OUTPUT_FORMATS[fmt]
             audio = make_wav(rate, len(text), riff)
             c.meter(len(text))
             return self.reply(200, audio, "audio/wav" if riff else "audio/basic")
 
+        def usp_service(self, path, query):
+            """The USP service this container runs on path, or None (404)."""
+            service = c.info["usp"]
+            if service == "recognition" and path in RECOGNITION_PATHS:
+                return service
+            if service == "language" and (path in language_id.LID_PATHS or (path in RECOGNITION_PATHS and "lidEnabled" in query)):
+                return service
+            if service == "synthesis" and path in synthesis.WS_PATHS:
+                return service
+            return None
+
         def websocket(self, path):
-            wanted = RECOGNITION_PATHS if c.info["ws_paths"] == "recognition" else (LID_PATH,) if c.info["ws_paths"] else ()
-            if path not in wanted:
+            query = self.path.partition("?")[2]
+            service = self.usp_service(path, query)
+            if service is None:
                 return self.not_found()
             key = self.headers.get("Sec-WebSocket-Key", "").strip()
             if not websocket.valid_client_key(key):
@@ -161,35 +164,25 @@ def make_speech_handler(container):
                 if failure:
                     c.log(4, failure)
                     return self.reply(500, {"error": {"code": "InternalServerError", "message": failure}})
-                c.meter(1)
                 self.send_response(101, "Switching Protocols")
                 self.send_header("Upgrade", "websocket")
                 self.send_header("Connection", "Upgrade")
                 self.send_header("Sec-WebSocket-Accept", websocket.accept_key(key))
-                self.send_header("X-RequestId", uuid.uuid4().hex)
+                offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+                if "USP" in offered:
+                    self.send_header("Sec-WebSocket-Protocol", "USP")
                 self.end_headers()
                 self.wfile.flush()
                 self.last_code = 101
-                self.ws_session()
+                c.log(2, "%s %s 101" % (self.command, path), "Microsoft.AspNetCore.Hosting")
+                conn = websocket.Connection(self.connection, drain(self.rfile, self.connection))
+                session.Session(c, conn, service, path, query).run()
             finally:
                 if limited:
                     c.decoders.release()
             self.close_connection = True
+            self.last_code = 0  # logged above, before the session
             return None
-
-        def ws_session(self):
-            """Hold the session until the client closes, goes idle for 10 s, or 60 s pass."""
-            conn = websocket.Connection(self.connection, drain(self.rfile, self.connection))
-            deadline = time.monotonic() + 60
-            try:
-                while time.monotonic() < deadline and not c.stop.is_set():
-                    if conn.receive(timeout=1.0) is None and conn.idle_seconds >= 10:
-                        return conn.close(websocket.NORMAL, "idle")
-                conn.close(websocket.NORMAL, "session time limit")
-            except websocket.ProtocolError as exc:
-                conn.close(exc.code, exc.reason)
-            except websocket.Closed:
-                return None
 
         def home(self):
             rows = [
@@ -221,10 +214,12 @@ def make_speech_handler(container):
             endpoints = ["GET /", "GET /ready", "GET /status", "GET /swagger"]
             if c.kind == "ntts":
                 endpoints += ["POST %s" % p for p in SYNTH_PATHS] + ["GET /cognitiveservices/voices/list"]
-            elif c.info["ws_paths"] == "recognition":
-                endpoints += ["WebSocket %s" % p for p in RECOGNITION_PATHS]
+                endpoints += ["WebSocket %s (USP)" % p for p in synthesis.WS_PATHS]
+            elif c.info["usp"] == "recognition":
+                endpoints += ["WebSocket %s (USP)" % p for p in RECOGNITION_PATHS]
             elif c.kind == "lid":
-                endpoints += ["WebSocket %s" % LID_PATH]
+                endpoints += ["WebSocket %s (USP)" % p for p in language_id.LID_PATHS]
+                endpoints += ["WebSocket %s?lidEnabled=... (USP)" % p for p in RECOGNITION_PATHS]
             if c.info["disconnected"]:
                 endpoints += ["GET /records/usage-logs/", "GET /records/usage-logs/{MM}/{YYYY}"]
             items = "".join("<li><code>%s</code></li>" % html.escape(e) for e in endpoints)
