@@ -15,7 +15,6 @@ def billing(tmp_path):
     assert not any(key in service.proc.stdout for key in ALL_KEYS), "billing printed a key"
 
 
-
 @pytest.fixture
 def launch(tmp_path):
     """launch(kind, *args, env=..., as_user=...) -> Speech; every process is stopped and checked for keys at the end."""
@@ -53,4 +52,3 @@ def launch(tmp_path):
         text = proc.stdout + proc.stderr
         for key in ALL_KEYS:
             assert key not in text, "the emulator printed an API key"
-

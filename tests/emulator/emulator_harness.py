@@ -71,6 +71,7 @@ class Proc:
     def __init__(self, args, env, workdir, name, as_user=None):
         self.out_path = workdir / (name + ".out")
         self.err_path = workdir / (name + ".err")
+
         def drop_privileges():
             os.setgid(as_user)
             os.setgroups([])
@@ -154,7 +155,6 @@ class Billing:
         return get_json(self.admin + "/admin/usage")[1]
 
 
-
 class Speech:
     def __init__(self, proc, port):
         self.proc, self.port = proc, port
@@ -193,7 +193,6 @@ class Speech:
         return request("POST", self.base + path, SSML % (voice, text), headers)
 
 
-
 def connected(billing, key=VALID):
     return ["Eula=accept", "Billing=" + billing.url, "ApiKey=" + key]
 
@@ -227,7 +226,6 @@ def client_close_frame():
     mask = os.urandom(4)
     payload = struct.pack(">H", 1000)
     return bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
 
 
 # --------------------------------------------------------------------------
