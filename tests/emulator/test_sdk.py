@@ -107,6 +107,11 @@ def synthesizer(speech, voice=VOICE, output=None, **props):
     return speechsdk.SpeechSynthesizer(speech_config=config, audio_config=audio)
 
 
+def speak(synth, text):
+    """Synthesise text; synth stays referenced until the result is in (a collected synthesizer crashes the SDK)."""
+    return synth.speak_text_async(text).get()
+
+
 # SDK properties that turn a container that never answers into a quick ServiceTimeout.
 QUICK_RECOGNITION_TIMEOUT = {"SPEECH-OneShotRecognition-OperationTimeoutMs": "1500", "SPEECH-StopRecognitionTimeoutInSeconds": "1"}
 QUICK_SYNTHESIS_TIMEOUT = {"SpeechSynthesis_FirstChunkTimeoutMs": "1500"}
@@ -240,11 +245,8 @@ def test_synthesis_to_a_wav_file(containers, workdir):
     out = workdir / "synth.wav"
     text = "Hello from the speech emulator"
 
-    def speak():
-        # The synthesizer is released on return, which closes the file.
-        return synthesizer(speech, output=out).speak_text_async(text).get()
-
-    result, seconds = run(speak)
+    # The synthesizer is released when speak returns, which closes the file.
+    result, seconds = run(lambda: speak(synthesizer(speech, output=out), text))
     assert result.reason == speechsdk.ResultReason.SynthesizingAudioCompleted, result.cancellation_details
     with wave.open(str(out)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
@@ -270,7 +272,7 @@ def test_synthesis_in_memory_in_riff_24khz_twice_on_one_connection(containers):
 @pytest.mark.parametrize("voice", ["de-DE-KatjaNeural", None], ids=["other-voice", "sdk-default-voice"])
 def test_voice_mismatch_is_canceled_with_the_containers_reason(containers, voice):
     speech = containers("ntts")
-    result, seconds = run(lambda: synthesizer(speech, voice=voice).speak_text_async("Hello").get())
+    result, seconds = run(lambda: speak(synthesizer(speech, voice=voice), "Hello"))
     assert result.reason == speechsdk.ResultReason.Canceled
     details = result.cancellation_details
     assert details.reason == speechsdk.CancellationReason.Error and details.error_code == speechsdk.CancellationErrorCode.BadRequest
@@ -280,7 +282,7 @@ def test_voice_mismatch_is_canceled_with_the_containers_reason(containers, voice
 
 def test_synthesis_close_1011_knob(containers):
     speech = containers("ntts", EMULATOR_SYNTHESIS="close-1011")
-    result, seconds = run(lambda: synthesizer(speech).speak_text_async("Hello").get())
+    result, seconds = run(lambda: speak(synthesizer(speech), "Hello"))
     assert result.reason == speechsdk.ResultReason.Canceled
     details = result.cancellation_details
     assert details.error_code == speechsdk.CancellationErrorCode.ServiceError and "Error code: 1011" in details.error_details
@@ -289,7 +291,7 @@ def test_synthesis_close_1011_knob(containers):
 
 def test_silent_synthesis_is_a_service_timeout(containers):
     speech = containers("ntts", EMULATOR_SOCKET="silent")
-    result, seconds = run(lambda: synthesizer(speech, **QUICK_SYNTHESIS_TIMEOUT).speak_text_async("Hello").get())
+    result, seconds = run(lambda: speak(synthesizer(speech, **QUICK_SYNTHESIS_TIMEOUT), "Hello"))
     assert result.reason == speechsdk.ResultReason.Canceled
     assert result.cancellation_details.error_code == speechsdk.CancellationErrorCode.ServiceTimeout
     assert seconds < 10
@@ -298,7 +300,8 @@ def test_silent_synthesis_is_a_service_timeout(containers):
 def test_voices_list(containers):
     speech = containers("ntts")
     config = speechsdk.SpeechConfig(host="http://127.0.0.1:%d" % speech.port)
-    result, _s = run(lambda: speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None).get_voices_async().get())
+    synth = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
+    result, _s = run(lambda: synth.get_voices_async().get())
     assert result.reason == speechsdk.ResultReason.VoicesListRetrieved
     assert [v.short_name for v in result.voices] == [VOICE]
 
@@ -336,5 +339,6 @@ def test_source_language_recognizer_on_silence_gives_no_language(containers, wav
     config = speechsdk.SpeechConfig(host="ws://127.0.0.1:%d" % speech.port)
     auto = speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=CANDIDATES)
     audio = speechsdk.audio.AudioConfig(filename=str(wavs["silence"]))
-    result, _s = run(speechsdk.SourceLanguageRecognizer(speech_config=config, auto_detect_source_language_config=auto, audio_config=audio).recognize_once)
+    lid = speechsdk.SourceLanguageRecognizer(speech_config=config, auto_detect_source_language_config=auto, audio_config=audio)
+    result, _s = run(lid.recognize_once)
     assert result.reason == speechsdk.ResultReason.NoMatch
