@@ -384,6 +384,7 @@ class UspClient:
     def __init__(self, port, path, timeout=10):
         self.status, self.upgrade_headers, self.sock, _key = ws_upgrade(port, path, timeout=timeout)
         self.buffer = b""
+        self.closed = None  # the server's close frame, once received
 
     def __enter__(self):
         return self
@@ -425,7 +426,8 @@ class UspClient:
             opcode = b0 & 0x0F
             if opcode == 0x8:
                 code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
-                return Received("close", code=code, reason=payload[2:].decode("utf-8", "replace"))
+                self.closed = Received("close", code=code, reason=payload[2:].decode("utf-8", "replace"))
+                return self.closed
             if opcode == 0x1:
                 head, _sep, body = payload.decode("utf-8").partition("\r\n\r\n")
                 return Received("text", parse_headers(head), body.encode())
