@@ -161,7 +161,8 @@ class Session:
         if turn.done:
             statuses = sorted(set(turn.statuses))
             seconds = turn.detector.position / turn.detector.rate if turn.detector else 0
-            self.end("%d phrase(s) (%s) from %.2f s of audio%s" % (turn.phrases, ", ".join(statuses), seconds, ", language %s" % turn.lid if turn.lid else ""))
+            language = ", language %s" % turn.lid if turn.lid and "Success" in statuses else ""
+            self.end("%d phrase(s) (%s) from %.2f s of audio%s" % (turn.phrases, ", ".join(statuses), seconds, language))
 
     def recognition_turn(self, request_id, context):
         options = recognition.Options(self.mode, self.query, context)
