@@ -27,6 +27,7 @@ from emulator_harness import (
     EXPIRING,
     INVALID,
     MISMATCH,
+    PYTHON,
     VALID,
     Billing,
     UspClient,
@@ -293,6 +294,14 @@ def test_custom_stt_websocket_and_lid_port_and_path(launch, billing, tmp_path):
     assert ws_upgrade(lid.port, "/speech/languagedetection/cognitiveservices/v1")[0].startswith("HTTP/1.1 101")
     assert " 404 " in ws_upgrade(lid.port, "/speech/recognition/conversation/cognitiveservices/v1")[0] + " "
     assert request("POST", lid.base + "/speech/languagedetection/cognitiveservices/v1", b"x")[0] == 404
+
+
+def test_package_runs_as_a_module_with_help():
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).resolve().parent), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([PYTHON, "-m", "speech_emulator", "--help"], env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0 and "python3 -m speech_emulator serve" in done.stdout
+    done = subprocess.run([PYTHON, "-m", "speech_emulator", "billing", "--help"], env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0 and "--keys" in done.stdout
 
 
 def test_lid_listens_on_5003_by_default():

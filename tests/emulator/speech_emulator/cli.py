@@ -30,8 +30,21 @@ def serve_main(argv, environ):
         return 1
 
 
+USAGE = """usage: python3 -m speech_emulator serve [Key=Value ...]
+       python3 -m speech_emulator billing --keys FILE [--plain-http | --cert PEM --key PEM] [options]
+
+An emulator of the Azure AI Speech containers, for tests (not Microsoft's software).
+serve: the speech container (the image's entrypoint); its kind comes from EMULATOR_KIND.
+billing: the billing service the containers report to (billing --help for its options).
+See README.md next to the package.
+"""
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0
     command = argv.pop(0) if argv and argv[0] in ("serve", "billing") else "serve"
     if command == "billing":
         return billing_main(argv)
