@@ -189,7 +189,7 @@ def test_home_and_swagger_pages(launch, billing):
     speech = launch("stt", *connected(billing), env={"DECODER_MAX_COUNT": "3"}).wait_ready()
     code, headers, body = speech.get("/")
     assert code == 200 and headers["Content-Type"].startswith("text/html")
-    assert b"DECODER_MAX_COUNT" in body and b"<td>3</td>" in body
+    assert b"DECODER_MAX_COUNT" in body and b"<td>3</td>" in body and b"Emulator test knobs" in body
     code, headers, body = speech.get("/swagger")
     assert code == 200 and b"/speech/recognition/conversation/cognitiveservices/v1" in body
     assert "at most 3 concurrent recognitions" in speech.proc.stdout

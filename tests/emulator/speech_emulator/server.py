@@ -202,6 +202,8 @@ def make_speech_handler(container):
                 rows.append(("Max concurrent recognitions (DECODER_MAX_COUNT)", str(c.decoder_max)))
             if c.mode == "connected":
                 rows.append(("Billing endpoint", c.billing))
+            if c.info["usp"]:
+                rows.append(("Emulator test knobs", c.knobs.describe()))
             table = "".join("<tr><th>%s</th><td>%s</td></tr>" % (html.escape(k), html.escape(c.redact(v))) for k, v in rows)
             return (
                 "<!DOCTYPE html><html><head><title>%s container</title></head><body><h1>Azure AI Speech: %s</h1>"
