@@ -12,275 +12,35 @@ import select
 import shutil
 import socket
 import socketserver
-import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import wave
 from pathlib import Path
 
 import pytest
 
 import speech_emulator as emu
-
-HERE = Path(__file__).resolve().parent
-EMULATOR = HERE / "speech_emulator.py"
-# Debian 12's python3 is what the image runs; fall back to the test's own.
-PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
-VALID = "0123456789abcdef0123456789abcdef"
-DISCONNECTED = "fedcba9876543210fedcba9876543210"
-MISMATCH = "aaaabbbbccccddddeeeeffff00001111"
-EXPIRING = "99998888777766665555444433332222"
-INVALID = "deadbeefdeadbeefdeadbeefdeadbeef"
-ALL_KEYS = (VALID, DISCONNECTED, MISMATCH, EXPIRING, INVALID)
-SSML = "<speak version='1.0' xml:lang='en-US'><voice name='%s'>%s</voice></speak>"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(method, url, body=None, headers=None, timeout=10):
-    """(status, headers, body bytes) without raising on HTTP errors."""
-    if isinstance(body, str):
-        body = body.encode()
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(req, timeout=timeout) as resp:
-            return resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def get_json(url):
-    code, _h, data = request("GET", url)
-    return code, json.loads(data.decode())
-
-
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met within %.1f s" % timeout)
-
-
-class Proc:
-    """One emulator process with its output in files."""
-
-    def __init__(self, args, env, workdir, name, as_user=None):
-        self.out_path = workdir / (name + ".out")
-        self.err_path = workdir / (name + ".err")
-        preexec = None
-        if as_user is not None:
-
-            def preexec():
-                os.setgid(as_user)
-                os.setgroups([])
-                os.setuid(as_user)
-
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([PYTHON, str(EMULATOR)] + list(args), env=env, stdout=out, stderr=err, cwd=str(workdir), preexec_fn=preexec)
-
-    def wait(self, timeout=15):
-        return self.proc.wait(timeout=timeout)
-
-    @property
-    def stdout(self):
-        return self.out_path.read_text(errors="replace")
-
-    @property
-    def stderr(self):
-        return self.err_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class Billing:
-    def __init__(self, workdir, extra_args=()):
-        self.port, self.admin_port = free_port(), free_port()
-        self.keys_file = workdir / "keys.json"
-        if not self.keys_file.exists():
-            self.keys_file.write_text(
-                json.dumps(
-                    {
-                        "keys": {
-                            VALID: {"name": "valid", "mode": "connected"},
-                            DISCONNECTED: {"name": "disconnected", "mode": "disconnected"},
-                            MISMATCH: {"name": "mismatch", "resource": "CognitiveServices"},
-                            EXPIRING: {"name": "expiring", "mode": "disconnected", "license_days": -1},
-                        }
-                    }
-                )
-            )
-        args = [
-            "billing",
-            "--keys",
-            str(self.keys_file),
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--admin-listen",
-            "127.0.0.1",
-            "--admin-port",
-            str(self.admin_port),
-        ] + list(extra_args)
-        if "--cert" not in extra_args:
-            args.append("--plain-http")
-        self.proc = Proc(args, {"PATH": os.environ["PATH"]}, workdir, "billing-%d" % self.port)
-        self.scheme = "https" if "--cert" in extra_args else "http"
-        self.url = "%s://127.0.0.1:%d/" % (self.scheme, self.port)
-        self.admin = "http://127.0.0.1:%d" % self.admin_port
-        wait_for(self.answers)
-
-    def answers(self):
-        try:
-            return request("GET", self.admin + "/admin/health", timeout=1)[0] == 200
-        except OSError:
-            return False
-
-    def post(self, path, payload=None):
-        return request("POST", self.admin + path, json.dumps(payload or {}), {"Content-Type": "application/json"})
-
-    def usage(self):
-        return get_json(self.admin + "/admin/usage")[1]
-
-
-@pytest.fixture
-def billing(tmp_path):
-    service = Billing(tmp_path)
-    yield service
-    service.proc.stop()
-    assert not any(key in service.proc.stdout for key in ALL_KEYS), "billing printed a key"
-
-
-class Speech:
-    def __init__(self, proc, port):
-        self.proc, self.port = proc, port
-        self.base = "http://127.0.0.1:%d" % port
-
-    def get(self, path, **kw):
-        return request("GET", self.base + path, **kw)
-
-    def ready(self):
-        try:
-            return self.get("/ready", timeout=2)[0] == 200
-        except OSError:
-            return False
-
-    def wait_ready(self, timeout=10):
-        wait_for(lambda: self.ready() or self.proc.proc.poll() is not None, timeout)
-        assert self.proc.proc.poll() is None, self.proc.stderr
-        return self
-
-    def wait_listening(self, timeout=10):
-        def listening():
-            try:
-                self.get("/ready", timeout=2)
-                return True
-            except OSError:
-                return self.proc.proc.poll() is not None
-
-        wait_for(listening, timeout)
-        assert self.proc.proc.poll() is None, self.proc.stderr
-        return self
-
-    def synth(self, text="ready check", voice="en-US-AriaNeural", fmt="riff-16khz-16bit-mono-pcm", path="/speech/synthesize/cognitiveservices/v1"):
-        headers = {"Content-Type": "application/ssml+xml"}
-        if fmt:
-            headers["X-Microsoft-OutputFormat"] = fmt
-        return request("POST", self.base + path, SSML % (voice, text), headers)
-
-
-@pytest.fixture
-def launch(tmp_path):
-    """launch(kind, *args, env=..., as_user=...) -> Speech; every process is stopped and checked for keys at the end."""
-    started = []
-    models = tmp_path / "stt-models"
-    models.mkdir()
-    (models / "properties.json").write_text('{"locale": "en-US"}')
-
-    def _launch(kind, *args, env=None, as_user=None, version=None, models_dir=None):
-        port = free_port()
-        environ = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "LANG": "C.UTF-8",
-            "EMULATOR_KIND": kind,
-            "EMULATOR_IMAGE_VERSION": version or {"ntts": "4.1.0", "lid": "1.18.0"}.get(kind, "5.1.0"),
-            "EMULATOR_IMAGE_TAG": "test",
-            "EMULATOR_LOCALE": "en-US",
-            "EMULATOR_VOICE": "en-US-AriaNeural",
-            "EMULATOR_LISTEN_PORT": str(port),
-            "EMULATOR_WARMUP_SECONDS": "0.3",
-            "EMULATOR_HEARTBEAT_SECONDS": "0.3",
-            "EMULATOR_HEARTBEAT_MAX_FAILURES": "2",
-            "EMULATOR_MODEL_DOWNLOAD_SECONDS": "1",
-            "EMULATOR_MODELS_DIR": str(models_dir or models),
-        }
-        environ.update(env or {})
-        proc = Proc(["serve"] + list(args), environ, tmp_path, "%s-%d" % (kind, port), as_user=as_user)
-        started.append(proc)
-        return Speech(proc, port)
-
-    yield _launch
-    for proc in started:
-        proc.stop()
-        text = proc.stdout + proc.stderr
-        for key in ALL_KEYS:
-            assert key not in text, "the emulator printed an API key"
-
-
-def connected(billing, key=VALID):
-    return ["Eula=accept", "Billing=" + billing.url, "ApiKey=" + key]
-
-
-def ws_upgrade(port, path, key=None, timeout=5):
-    """Send a WebSocket upgrade; return (status line, headers dict, socket)."""
-    key = key or base64.b64encode(os.urandom(16)).decode()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    sock.sendall(
-        (
-            "GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)
-        ).encode()
-    )
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head = data.split(b"\r\n\r\n", 1)[0].decode()
-    lines = head.split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _sep, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return lines[0], headers, sock, key
-
-
-def client_close_frame():
-    mask = os.urandom(4)
-    payload = struct.pack(">H", 1000)
-    return bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+from emulator_harness import (
+    DISCONNECTED,
+    EXPIRING,
+    INVALID,
+    MISMATCH,
+    PYTHON,
+    VALID,
+    Billing,
+    UspClient,
+    client_close_frame,
+    connected,
+    free_port,
+    get_json,
+    pcm_silence,
+    pcm_tone,
+    request,
+    wait_for,
+    ws_upgrade,
+)
 
 
 # --------------------------------------------------------------------------
@@ -429,7 +189,7 @@ def test_home_and_swagger_pages(launch, billing):
     speech = launch("stt", *connected(billing), env={"DECODER_MAX_COUNT": "3"}).wait_ready()
     code, headers, body = speech.get("/")
     assert code == 200 and headers["Content-Type"].startswith("text/html")
-    assert b"DECODER_MAX_COUNT" in body and b"<td>3</td>" in body
+    assert b"DECODER_MAX_COUNT" in body and b"<td>3</td>" in body and b"Emulator test knobs" in body
     code, headers, body = speech.get("/swagger")
     assert code == 200 and b"/speech/recognition/conversation/cognitiveservices/v1" in body
     assert "at most 3 concurrent recognitions" in speech.proc.stdout
@@ -534,6 +294,14 @@ def test_custom_stt_websocket_and_lid_port_and_path(launch, billing, tmp_path):
     assert ws_upgrade(lid.port, "/speech/languagedetection/cognitiveservices/v1")[0].startswith("HTTP/1.1 101")
     assert " 404 " in ws_upgrade(lid.port, "/speech/recognition/conversation/cognitiveservices/v1")[0] + " "
     assert request("POST", lid.base + "/speech/languagedetection/cognitiveservices/v1", b"x")[0] == 404
+
+
+def test_package_runs_as_a_module_with_help():
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).resolve().parent), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([PYTHON, "-m", "speech_emulator", "--help"], env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0 and "python3 -m speech_emulator serve" in done.stdout
+    done = subprocess.run([PYTHON, "-m", "speech_emulator", "billing", "--help"], env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0 and "--keys" in done.stdout
 
 
 def test_lid_listens_on_5003_by_default():
@@ -886,7 +654,12 @@ def test_custom_stt_disconnected_with_its_model(launch, billing, tmp_path):
     assert download_license(launch, billing, "custom_stt", lic, models_dir=models)[0] == 0
     assert json.loads((lic / "license.json").read_text())["license"]["modelId"] == "m1"
     speech = launch("custom_stt", "eula=accept", "Mounts:License=%s" % lic, "Mounts:Output=%s" % out, models_dir=models).wait_ready()
-    assert ws_upgrade(speech.port, "/speech/recognition/dictation/cognitiveservices/v1")[0].startswith("HTTP/1.1 101")
+    with UspClient(speech.port, "/speech/recognition/dictation/cognitiveservices/v1") as client:
+        assert client.status.startswith("HTTP/1.1 101")
+        assert get_json(speech.base + "/records/usage-logs/")[1]["meters"][0]["quantity"] == 0, "a connection alone is not metered"
+        client.config()
+        answers = client.recognize(pcm_silence(0.2) + pcm_tone(0.6) + pcm_silence(0.6))
+        assert [m.path for m in answers if m.path == "speech.phrase"] == ["speech.phrase"]
     wait_for(lambda: get_json(speech.base + "/records/usage-logs/")[1]["meters"][0]["quantity"] == 1)
 
 

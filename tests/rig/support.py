@@ -50,7 +50,8 @@ import rig  # noqa: E402  (the rig's paths, digests, base image and engine helpe
 ROOT = rig.ROOT
 SUPPORT = rig.CACHE / "support"
 TEMPLATES = Path(__file__).resolve().parent / "support"
-EMULATOR = ROOT / "tests" / "emulator" / "speech_emulator.py"
+EMULATOR = ROOT / "tests" / "emulator" / "speech_emulator"  # a package: python3 -m speech_emulator
+
 SUPPORT_JSON = SUPPORT / "support.json"
 
 NETWORK = "speech-ci"
@@ -101,6 +102,11 @@ REGISTRY_B_TAGS = [
     ("lid", "1.19.0-amd64-preview", True),
     ("ntts", "4.2.0-amd64-en-us-arianeural", True),
 ]
+
+
+def emulator_sources():
+    """The emulator package's source files (no __pycache__ or other leftovers), sorted."""
+    return sorted(p for p in EMULATOR.glob("*.py") if p.is_file())
 
 
 def log(msg):
@@ -268,14 +274,18 @@ def ensure_images(base, ca_cert, kinds):
     refs["registry"] = "localhost/speech-ci/support-registry:" + rig.digest(base, TEMPLATES / "registry")
     build(refs["registry"], TEMPLATES / "registry", build_args={"BASE": base})
     emulator_dir = TEMPLATES / "emulator"
-    refs["emulator_base"] = "localhost/speech-ci/emulator-base:" + rig.digest(base, emulator_dir / "Dockerfile", EMULATOR, ca_cert)
+    sources = emulator_sources()
+    refs["emulator_base"] = "localhost/speech-ci/emulator-base:" + rig.digest(
+        base, emulator_dir / "Dockerfile", *[part for source in sources for part in (source.name, source)], ca_cert)
     if not rig.image_exists(refs["emulator_base"]):
         stage = SUPPORT / "build" / "emulator-base"
         if stage.exists():
             shutil.rmtree(stage)
         stage.mkdir(parents=True)
         shutil.copy2(emulator_dir / "Dockerfile", stage / "Dockerfile")
-        shutil.copy2(EMULATOR, stage / "speech_emulator.py")
+        (stage / "speech_emulator").mkdir()
+        for source in sources:
+            shutil.copy2(source, stage / "speech_emulator" / source.name)
         shutil.copy2(ca_cert, stage / "speech-ci-test-ca.crt")
         build(refs["emulator_base"], stage, build_args={"BASE": base})
     refs["kinds"] = {}
@@ -569,7 +579,7 @@ def _ensure_support(env):
     ensure_container(CONTAINERS["billing"], refs["emulator_base"], BILLING_IP,
                      ["--user", "0:0", "--entrypoint", "python3", "-v", "%s:/srv/billing" % keys_file.parent, "-v", "%s:/certs:ro" % (SUPPORT / "certs"),
                       "-p", "127.0.0.1::%d" % BILLING_ADMIN_PORT, "-p", "127.0.0.1::443"],
-                     ["/opt/speech-emulator/speech_emulator.py", "billing", "--keys", "/srv/billing/keys.json", "--state", "/srv/billing/state.json",
+                     ["-m", "speech_emulator", "billing", "--keys", "/srv/billing/keys.json", "--state", "/srv/billing/state.json",
                       "--cert", "/certs/billing.crt", "--key", "/certs/billing.key", "--port", "443", "--admin-port", str(BILLING_ADMIN_PORT)],
                      files=[cert_billing[0], cert_billing[1]], extra=keys_config)
     port_a = published_port(CONTAINERS["registry_a"], 443)
