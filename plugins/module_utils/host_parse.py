@@ -26,6 +26,8 @@ import json
 import posixpath
 import re
 
+from ansible_collections.onprem.speech.plugins.module_utils.labels import LABEL_MANAGED
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 # cgroup v1 reports "no limit" as a huge page-rounded number
@@ -35,7 +37,7 @@ UNLIMITED_BYTES = 2 ** 60
 DEFAULT_DOCKER_DATA_ROOT = "/var/lib/docker"
 
 # The label the speech_containers role puts on every container it manages.
-MANAGED_LABEL = "onprem.speech.managed"
+MANAGED_LABEL = LABEL_MANAGED
 
 # TCP state 0A is LISTEN (include/net/tcp_states.h: TCP_LISTEN = 10).
 TCP_LISTEN = "0A"
@@ -496,3 +498,70 @@ def docker_version_facts(version):
     if not isinstance(version, dict):
         return None, None
     return version.get("Version") or None, version.get("ApiVersion") or None
+
+
+def local_addresses(fib_trie, if_inet6):
+    """The host's own IPv4 and IPv6 addresses, from /proc/net/fib_trie ("/32 host LOCAL") and /proc/net/if_inet6.
+
+    Sorted, each once; loopback included (127.0.0.1, ::1)."""
+    found = set()
+    previous = None
+    for line in (fib_trie or "").splitlines():
+        text = line.strip()
+        if text.startswith("/32 host LOCAL") and previous:
+            found.add(previous)
+        parts = text.split()
+        if len(parts) >= 2 and parts[0] in ("|--", "+--"):
+            previous = parts[1].split("/")[0] if parts[0] == "|--" else None
+    for line in (if_inet6 or "").splitlines():
+        fields = line.split()
+        if fields and len(fields[0]) == 32:
+            raw = fields[0]
+            groups = [raw[i:i + 4] for i in range(0, 32, 4)]
+            found.add(_compress_ipv6(":".join(groups)))
+    return sorted(found)
+
+
+def _compress_ipv6(text):
+    """A full IPv6 address in its shortest form (no ipaddress module needed)."""
+    groups = [g.lstrip("0") or "0" for g in text.split(":")]
+    best, start = (0, -1), None
+    for index, group in enumerate(groups + ["x"]):
+        if group == "0" and start is None:
+            start = index
+        elif group != "0" and start is not None:
+            if index - start > best[0]:
+                best = (index - start, start)
+            start = None
+    if best[0] < 2:
+        return ":".join(groups)
+    head = ":".join(groups[:best[1]])
+    tail = ":".join(groups[best[1] + best[0]:])
+    return head + "::" + tail
+
+
+def stopped_ports(inspects):
+    """[{port, container, managed, restart_policy}] for the TCP host ports configured on containers that do not run.
+
+    inspects are the engine's inspects of stopped containers: such a container takes its ports when it
+    starts (a restart policy, a reboot, an operator)."""
+    found = {}
+    for inspect in inspects or []:
+        if not isinstance(inspect, dict) or (inspect.get("State") or {}).get("Running"):
+            continue
+        name = (inspect.get("Name") or "").lstrip("/") or (inspect.get("Id") or "")[:12]
+        labels = (inspect.get("Config") or {}).get("Labels") or {}
+        host = inspect.get("HostConfig") or {}
+        policy = (host.get("RestartPolicy") or {}).get("Name") or "no"
+        for key, bindings in (host.get("PortBindings") or {}).items():
+            if not key.endswith("/tcp"):
+                continue
+            for binding in bindings or []:
+                try:
+                    port = int(binding.get("HostPort") or 0)
+                except ValueError:
+                    continue
+                if port:
+                    found[(port, name)] = {"port": port, "container": name, "restart_policy": policy,
+                                           "managed": str(labels.get(MANAGED_LABEL, "")).lower() == "true"}
+    return [found[key] for key in sorted(found)]

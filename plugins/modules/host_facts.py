@@ -39,6 +39,18 @@ options:
       - When V(false), C(speech_host.docker.answers) is V(false) and C(speech_host.docker.error) says why.
     type: bool
     default: true
+  paths:
+    description:
+      - Absolute host paths to examine (the directories the containers would mount); see RV(ansible_facts.speech_host.paths).
+    type: list
+    elements: str
+    default: []
+  resolve:
+    description:
+      - Host names to resolve from the host (for example the billing endpoint's); see RV(ansible_facts.speech_host.resolved).
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - onprem.speech.attributes
   - onprem.speech.docker_host
@@ -194,11 +206,41 @@ ansible_facts:
           type: list
           elements: int
           sample: [22, 5000, 5001]
+        addresses:
+          description: The host's own IPv4 and IPv6 addresses (C(/proc/net/fib_trie), C(/proc/net/if_inet6)), loopback included.
+          returned: always
+          type: list
+          elements: str
+          sample: ["127.0.0.1", "172.30.0.5", "::1"]
+        paths:
+          description: One entry per path of O(paths), C(exists), C(isdir), C(uid), C(gid) and C(mode) (an octal string), symbolic links followed.
+          returned: always
+          type: dict
+          sample: {"/var/tmp": {"exists": true, "isdir": true, "uid": 0, "gid": 0, "mode": "1777"}}
+        resolved:
+          description: One entry per name of O(resolve), with its C(addresses) and, when it does not resolve, the C(error).
+          returned: always
+          type: dict
+          sample: {"my-speech.cognitiveservices.azure.com": {"addresses": ["20.38.1.2"], "error": null}}
         docker:
           description: The Docker engine.
           returned: always
           type: dict
           contains:
+            managed_containers:
+              description: The names of the containers, running or not, that carry the label C(onprem.speech.managed=true).
+              returned: always
+              type: list
+              elements: str
+              sample: [stt-en, tts]
+            stopped_ports:
+              description:
+                - The host TCP ports configured on containers that do not run (they take them when they start),
+                  with the container, whether the collection manages it, and its restart policy.
+              returned: always
+              type: list
+              elements: dict
+              sample: [{"port": 5001, "container": "old-tts", "managed": false, "restart_policy": "always"}]
             answers:
               description: Whether the engine answered on O(docker_host).
               returned: always
@@ -264,9 +306,11 @@ ansible_facts:
 import glob
 import os
 import platform
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.onprem.speech.plugins.module_utils import host_parse
+from ansible_collections.onprem.speech.plugins.module_utils.container_state import stat_path
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import (
     DockerClient,
     DockerSocketError,
@@ -279,6 +323,8 @@ PROC_SELF_CGROUP = "/proc/self/cgroup"
 PROC_IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 PROC_NET_TCP = "/proc/net/tcp"
 PROC_NET_TCP6 = "/proc/net/tcp6"
+PROC_FIB_TRIE = "/proc/net/fib_trie"
+PROC_IF_INET6 = "/proc/net/if_inet6"
 CPUFREQ_GLOB = "/sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq"
 DAEMON_JSON = "/etc/docker/daemon.json"
 
@@ -350,6 +396,8 @@ def docker_facts(docker_host, timeout, gather):
         "data_root_free_mb": None,
         "error": None,
         "published_ports": [],
+        "stopped_ports": [],
+        "managed_containers": [],
     }
     info = None
     if not gather:
@@ -360,7 +408,12 @@ def docker_facts(docker_host, timeout, gather):
             facts["version"], facts["api_version"] = host_parse.docker_version_facts(client.get_json("/version"))
             facts["answers"] = True
             info = client.get_json("/info")
-            facts["published_ports"] = host_parse.published_ports(client.get_json("/containers/json"))
+            listed = client.get_json("/containers/json?all=1")
+            facts["published_ports"] = host_parse.published_ports(listed)
+            facts["managed_containers"] = sorted((c.get("Names") or ["/"])[0].lstrip("/") for c in listed or []
+                                                 if str((c.get("Labels") or {}).get(host_parse.MANAGED_LABEL, "")).lower() == "true")
+            stopped = [c.get("Id") for c in listed or [] if c.get("State") != "running"]
+            facts["stopped_ports"] = host_parse.stopped_ports([client.get_json("/containers/%s/json" % cid) for cid in stopped])
         except DockerSocketError as error:
             facts["error"] = str(error)
     facts["data_root"] = host_parse.docker_data_root(info, read_text(DAEMON_JSON))
@@ -376,7 +429,18 @@ def gather(params):
     facts["ip_forward"] = host_parse.parse_ip_forward(read_text(PROC_IP_FORWARD))
     facts["listening_ports"] = host_parse.listening_ports(read_text(PROC_NET_TCP), read_text(PROC_NET_TCP6))
     facts["docker"] = docker_facts(params["docker_host"], params["docker_timeout"], params["gather_docker"])
+    facts["addresses"] = host_parse.local_addresses(read_text(PROC_FIB_TRIE), read_text(PROC_IF_INET6))
+    facts["paths"] = dict((path, stat_path(path)) for path in params["paths"])
+    facts["resolved"] = dict((name, resolve(name)) for name in params["resolve"])
     return facts
+
+
+def resolve(name):
+    try:
+        found = sorted(set(info[4][0] for info in socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM)))
+        return {"addresses": found, "error": None}
+    except (socket.gaierror, UnicodeError) as error:
+        return {"addresses": [], "error": str(getattr(error, "strerror", None) or error)}
 
 
 def main():
@@ -385,6 +449,8 @@ def main():
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
             docker_timeout=dict(type="int", default=5),
             gather_docker=dict(type="bool", default=True),
+            paths=dict(type="list", elements="str", default=[]),
+            resolve=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -394,6 +460,9 @@ def main():
         parse_docker_host(module.params["docker_host"])
     except ValueError as error:
         problems.append(str(error))
+    relative = [path for path in module.params["paths"] if not path.startswith("/")]
+    if relative:
+        problems.append("paths: %s: give absolute host paths" % ", ".join(relative))
     if module.params["docker_timeout"] < 1:
         problems.append("docker_timeout %s: give a number of seconds, at least 1" % module.params["docker_timeout"])
     if problems:
