@@ -16,14 +16,39 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FACT_KEYS = {
     "architecture", "cpu_model", "cpu_vendor", "avx2", "avx512f", "logical_cpus", "affinity_cpus", "cgroup_cpus",
     "usable_cpus", "core_max_mhz", "core_max_mhz_source", "memory_total_mb", "memory_available_mb",
-    "cgroup_memory_limit_mb", "usable_memory_mb", "ip_forward", "listening_ports", "docker",
+    "cgroup_memory_limit_mb", "usable_memory_mb", "ip_forward", "listening_ports", "docker", "addresses", "paths", "resolved",
 }
-DOCKER_KEYS = {"answers", "version", "api_version", "data_root", "data_root_free_mb", "error", "published_ports"}
+DOCKER_KEYS = {"answers", "version", "api_version", "data_root", "data_root_free_mb", "error", "published_ports", "stopped_ports",
+               "managed_containers"}
+# A stopped container that is not the collection's, holding a port with a restart policy: it takes the port when it starts.
+STOPPED = {"Id": "5709a1", "Names": ["/old-tts"], "State": "exited", "Labels": {}}
+STOPPED_INSPECT = {"Id": "5709a1", "Name": "/old-tts", "State": {"Running": False}, "Config": {"Labels": {}},
+                   "HostConfig": {"RestartPolicy": {"Name": "always"}, "PortBindings": {"5000/tcp": [{"HostIp": "", "HostPort": "5001"}]}}}
+
+
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 10.0.3.0/24 2 0 2
+        |-- 10.0.3.0
+           /24 link UNICAST
+        |-- 10.0.3.7
+           /32 host LOCAL
+  +-- 127.0.0.0/8 2 0 2
+     |-- 127.0.0.1
+        /32 host LOCAL
+"""
+IF_INET6 = """00000000000000000000000000000001 01 80 10 80       lo
+fe800000000000000000000000000001 02 40 20 80     eth0
+"""
 
 
 def target_files(cpuinfo, meminfo, cgroup, extra=None):
     """{path: text} as the module would read it on a target made of fixtures."""
     files = {
+        "/proc/net/fib_trie": FIB_TRIE,
+        "/proc/net/if_inet6": IF_INET6,
         "/proc/cpuinfo": (FIXTURES / "cpuinfo" / cpuinfo).read_text(),
         "/proc/meminfo": (FIXTURES / "meminfo" / meminfo).read_text(),
         "/proc/net/tcp": (FIXTURES / "proc_net" / "tcp").read_text(),
@@ -44,7 +69,8 @@ class FakeClient(object):
     answers = {
         "/version": json.loads((FIXTURES / "docker" / "version.json").read_text()),
         "/info": json.loads((FIXTURES / "docker" / "info.json").read_text()),
-        "/containers/json": json.loads((FIXTURES / "docker" / "containers.json").read_text()),
+        "/containers/json?all=1": json.loads((FIXTURES / "docker" / "containers.json").read_text()) + [STOPPED],
+        "/containers/5709a1/json": STOPPED_INSPECT,
     }
     failure = None
     calls = []
@@ -131,7 +157,12 @@ def test_intel_host_in_a_limited_container(capsys):
                 {"port": 15000, "container": "hostfacts-fixture-stt", "managed": True},
                 {"port": 18081, "container": "hostfacts-fixture-other", "managed": False},
             ],
+            "stopped_ports": [{"port": 5001, "container": "old-tts", "managed": False, "restart_policy": "always"}],
+            "managed_containers": ["hostfacts-fixture-stt"],
         },
+        "addresses": ["10.0.3.7", "127.0.0.1", "::1", "fe80::1"],
+        "paths": {},
+        "resolved": {},
     }
     assert FakeClient.calls == [("unix:///var/run/docker.sock", 5)]
     assert free_calls == ["/var/lib/docker"]
@@ -187,6 +218,8 @@ def test_aarch64_without_docker(capsys, tmp_path):
         "data_root_free_mb": 51200,
         "error": "socket %s not found" % socket_path,
         "published_ports": [],
+        "stopped_ports": [],
+        "managed_containers": [],
     }
     assert free_calls == ["/srv/docker"]
 
@@ -289,3 +322,16 @@ def test_read_text_and_free_mb_on_real_files(tmp_path):
 def test_affinity_cpus_counts_the_allowed_set():
     with mock.patch.object(host_facts.os, "sched_getaffinity", return_value={0, 2, 3}, create=True):
         assert host_facts.affinity_cpus() == 3
+
+
+def test_paths_and_names_are_looked_at(capsys, tmp_path):
+    files = target_files("kvm-amd-epyc-2cpu-this-machine", "kvm-24g-this-machine", "v1-host-unlimited")
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    run({"paths": [str(sticky), str(tmp_path / "absent")], "resolve": ["localhost", "no-such-host.invalid"]}, files, affinity=2)
+    facts = result(capsys)["ansible_facts"]["speech_host"]
+    assert facts["paths"][str(sticky)]["mode"] == "1777" and facts["paths"][str(sticky)]["isdir"]
+    assert facts["paths"][str(tmp_path / "absent")]["exists"] is False
+    assert "127.0.0.1" in facts["resolved"]["localhost"]["addresses"]
+    assert facts["resolved"]["no-such-host.invalid"]["addresses"] == [] and facts["resolved"]["no-such-host.invalid"]["error"]
