@@ -20,6 +20,16 @@ def speech_fleet_table(rows):
     return fleet.fleet_table(rows)
 
 
+def speech_serial(value):
+    """speech_rollout_serial as the play keyword takes it; a value preflight refuses becomes 1 (the run never gets there)."""
+    return fleet.serial_or_default(value)
+
+
+def speech_percentage(value):
+    """speech_rollout_max_fail_percentage as the play keyword takes it; a value preflight refuses becomes 0."""
+    return fleet.percentage_or_default(value)
+
+
 def speech_percent(need, have):
     return fleet.percent(need, have)
 
@@ -30,4 +40,6 @@ class FilterModule(object):
             "speech_fleet_rows": speech_fleet_rows,
             "speech_fleet_table": speech_fleet_table,
             "speech_percent": speech_percent,
+            "speech_serial": speech_serial,
+            "speech_percentage": speech_percentage,
         }

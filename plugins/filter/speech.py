@@ -34,6 +34,24 @@ def speech_host_check(facts, plan, min_core_mhz, strict_clock=False, min_free_gb
         raise AnsibleFilterError("speech_host_check: %s" % exc)
 
 
+def speech_placement_check(facts, plan, varname="speech_containers_list", list_given=True, remove_unlisted=None, billing_endpoint="",
+                           adopt_dirs=False):
+    """What only the host can tell (addresses, ports held by stopped containers, directories, the billing name) -> {problems, warnings}."""
+    return speech_plan_utils.check_placement(facts, plan, varname, bool(list_given), remove_unlisted, billing_endpoint, bool(adopt_dirs))
+
+
+def speech_dir_paths(plan, data_dir=None):
+    """The directories a plan's containers mount, and the data directory: what preflight asks the host about."""
+    paths = sorted(set(d["path"] for spec in plan for d in spec["dirs"]))
+    return paths + ([data_dir] if data_dir and data_dir not in paths else [])
+
+
+def speech_url_host(url):
+    """The host name of a URL (for the host to resolve), or "" when it is not a URL."""
+    found = speech_plan_utils.parse_url(url or "")
+    return found["host"].strip("[]") if found else ""
+
+
 def speech_client_url(spec, host):
     return speech_plan_utils.client_url(spec, host)
 
@@ -82,9 +100,10 @@ def speech_state_paths(plan):
     return speech_plan_utils.state_paths(plan)
 
 
-def speech_changes(plan, info, remove_unlisted=True, license_refresh=False):
+def speech_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False):
     """What to apply, remove, fetch and create on a host, from the plan and speech_info's answer."""
-    return speech_plan_utils.plan_changes(plan, info, remove_unlisted=bool(remove_unlisted), license_refresh=bool(license_refresh))
+    return speech_plan_utils.plan_changes(plan, info, remove_unlisted=remove_unlisted, license_refresh=bool(license_refresh),
+                                          list_given=bool(list_given), adopt_dirs=bool(adopt_dirs))
 
 
 def speech_readiness_targets(plan):
@@ -119,6 +138,9 @@ class FilterModule(object):
             "speech_report": speech_report,
             "speech_secret_fingerprints": speech_secret_fingerprints,
             "speech_image_requests": speech_image_requests,
+            "speech_placement_check": speech_placement_check,
+            "speech_dir_paths": speech_dir_paths,
+            "speech_url_host": speech_url_host,
             "speech_actions_summary": speech_actions_summary,
             "speech_billing_gate": speech_billing_gate,
             "speech_rollback_note": speech_rollback_note,

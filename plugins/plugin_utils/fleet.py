@@ -90,3 +90,23 @@ def fleet_table(rows):
         if row["outcome"] != "ready":
             lines.append("%-18s (%s)" % ("", row["outcome_text"]))
     return lines
+
+
+def serial_or_default(value):
+    """A serial Ansible takes (a number of 1 or more, a percentage 1%-100%, or a list of them); anything else is 1."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        text = str(item).strip()
+        number = text[:-1] if text.endswith("%") else text
+        if isinstance(item, bool) or not number.isdigit() or int(number) < 1 or (text.endswith("%") and int(number) > 100):
+            return 1
+    return value if isinstance(value, list) else (str(value).strip() if str(value).strip().endswith("%") else int(str(value).strip()))
+
+
+def percentage_or_default(value):
+    """A max_fail_percentage Ansible takes (0-100); anything else is 0."""
+    try:
+        number = float(str(value).strip().rstrip("%"))
+    except ValueError:
+        return 0
+    return number if 0 <= number <= 100 and not isinstance(value, bool) else 0

@@ -111,14 +111,25 @@ def known_names():
     return _CACHE["known"]
 
 
+def ours(name):
+    """Whether a name has a prefix of the collection's roles or play settings."""
+    return name.startswith(PREFIXES)
+
+
 def unknown(names):
-    """Problems for the names with a role's prefix that no role or playbook knows, with the nearest known name."""
+    """Problems for the names no role or playbook knows that have a role's prefix, or that are one slip away from a
+    known name (speech_container_eula), with the nearest known name."""
     known = known_names()
     problems = []
     for name in sorted(set(names)):
-        if not name.startswith(PREFIXES) or name in known:
+        if name in known:
             continue
         near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        if not ours(name):
+            # Another prefix (speech_...): the operator's own variable, unless it is a slip of one of ours.
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.9)
+            if not near:
+                continue
         problems.append("%s: no role or playbook of onprem.speech has this variable%s" % (
             name, "; did you mean %s?" % near[0] if near else " (it has a prefix of theirs: remove or rename it)"))
     return problems

@@ -439,6 +439,83 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
     return {"problems": problems, "warnings": warnings, "summary": summary}
 
 
+def _where(spec, entries_name):
+    return "%s (%s)" % (entries_name, spec["name"])
+
+
+def dir_refusal(spec, directory, stat, image_uid=None, adopt=False, varname="speech_containers_list"):
+    """Why the role must not take this existing directory for a container, or None.
+
+    A directory the role made belongs to the image's (non-root) user. An existing one owned by root,
+    or shared (sticky, or writable by everyone), is somebody else's: taking it would hand it to the
+    container's user and drop its mode. Only with speech_containers_adopt_dirs."""
+    stat = stat or {}
+    if not stat.get("exists"):
+        return None
+    where = "%s.%s_dir" % (_where(spec, varname), directory["purpose"])
+    if not stat.get("isdir"):
+        return "%s: %s exists and is not a directory" % (where, directory["path"])
+    if adopt or (image_uid is not None and stat.get("uid") == image_uid):
+        return None
+    mode = int(stat.get("mode") or "0", 8)
+    shared = mode & 0o1000 or mode & 0o002
+    if stat.get("uid") == 0 or shared or image_uid is not None:
+        return ("%s: %s already exists (owner %s:%s, mode %s) and onprem.speech did not make it; the role would give it to the "
+                "container's user%s. Give a directory of the container's own, or set speech_containers_adopt_dirs: true to hand "
+                "this one over" % (where, directory["path"], stat.get("uid"), stat.get("gid"), stat.get("mode"),
+                                   " and drop its sticky bit" if mode & 0o1000 else ""))
+    return None
+
+
+def check_placement(facts, plan, varname="speech_containers_list", list_given=True, remove_unlisted=None, billing_endpoint="",
+                    adopt_dirs=False):
+    """Problems and warnings only the host can tell, before any change: addresses, ports held by stopped containers,
+    directories that are not the collection's, the billing endpoint's name, and a list that is not given."""
+    problems, warnings = [], []
+    facts = facts or {}
+    docker = facts.get("docker") or {}
+    active = [spec for spec in plan if spec["state"] != "absent"]
+    planned = set(spec["name"] for spec in plan)
+    addresses = facts.get("addresses")
+    for spec in active:
+        host_ip = spec.get("host_ip") or "0.0.0.0"
+        if addresses and host_ip not in ("0.0.0.0", "::") and is_ip(host_ip) and host_ip.strip("[]") not in addresses:
+            problems.append("%s.host_ip: %s is not an address of this host (it has %s); Docker cannot publish on it"
+                            % (_where(spec, varname), host_ip, ", ".join(a for a in addresses if not a.startswith("fe80")) or "none"))
+        for held in docker.get("stopped_ports") or []:
+            if held["port"] != spec["host_port"]:
+                continue
+            if held.get("managed") and (held["container"] in (spec["name"], spec["name"] + PREVIOUS_SUFFIX) or held["container"] not in planned):
+                continue
+            problems.append("%s.host_port: %d is held by the stopped container %s (restart policy %s%s): it takes the port when it starts; "
+                            "pick a free port or remove that container"
+                            % (_where(spec, varname), spec["host_port"], held["container"], held.get("restart_policy") or "no",
+                               "" if held.get("managed") else "; not managed by onprem.speech"))
+        for directory in spec["dirs"]:
+            refusal = dir_refusal(spec, directory, (facts.get("paths") or {}).get(directory["path"]), adopt=adopt_dirs, varname=varname)
+            if refusal:
+                problems.append(refusal)
+    connected = [spec for spec in active if not spec["disconnected"]]
+    url = parse_url(billing_endpoint or "")
+    if connected and url:
+        answer = (facts.get("resolved") or {}).get(url["host"].strip("[]"))
+        proxied = any((spec.get("env") or {}).get("HTTP_PROXY") for spec in connected)
+        if answer and answer.get("error") and not is_ip(url["host"]):
+            text = ("speech_containers_billing_endpoint: %s does not resolve from this host (%s): a typo in the endpoint, or DNS; "
+                    "the containers could not reach billing" % (url["host"], answer["error"]))
+            (warnings if proxied else problems).append(text + (" (a proxy is set, which may resolve it)" if proxied else ""))
+    managed = [name for name in docker.get("managed_containers") or [] if not name.endswith(PREVIOUS_SUFFIX)]
+    if not list_given:
+        if managed and remove_unlisted is None:
+            problems.append("%s: not set for this host (a misspelt variable, or a host outside the group that sets it?), and the run would "
+                            "remove every container it manages here: %s. Set %s: [] to remove them, or speech_containers_remove_unlisted: "
+                            "false to keep them" % (varname, ", ".join(sorted(managed)), varname))
+        elif not managed:
+            warnings.append("%s: not set for this host: no speech container will run here (Docker and GStreamer only); set it to [] to "
+                            "say so" % varname)
+    return {"problems": problems, "warnings": warnings}
+
+
 def client_url(spec, host):
     """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts."""
     return "%s://%s:%d" % (spec["protocol"], host, spec["host_port"])
@@ -461,14 +538,29 @@ def check_settings(settings):
     ca = settings.get("registry_ca") or ""
     if ca and "-----BEGIN CERTIFICATE-----" not in ca:
         problems.append("speech_containers_registry_ca: not a PEM certificate (the text between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----)")
-    registry = settings.get("registry") or ""
-    if not re.match(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?$", registry, re.IGNORECASE) or "://" in registry:
-        problems.append("speech_containers_registry: %r is not a registry like mcr.microsoft.com or mirror.example.com:5443[/prefix] (no scheme)" % registry)
-    for key in ("ready_timeout", "status_timeout", "pull_retries"):
+    registry = settings.get("registry")
+    if registry is not None and (not re.match(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?$", str(registry), re.IGNORECASE) or "://" in str(registry)):
+        problems.append("speech_containers_registry: %r is not a registry like mcr.microsoft.com or mirror.example.com:5443[/prefix] (no scheme)"
+                        % registry)
+    for key in ("ready_timeout", "status_timeout", "pull_retries", "pull_delay"):
         value = settings.get(key)
-        if value is not None and (not isinstance(value, int) or value < 0):
-            problems.append("speech_containers_%s: %r; allowed: a whole number, 0 or more" % (key, value))
+        if value is None:
+            continue
+        try:
+            number = int(str(value).strip()) if not isinstance(value, bool) else -1
+        except ValueError:
+            number = -1
+        if number < 0:
+            problems.append("speech_containers_%s: %r; allowed: a whole number of seconds (or tries), 0 or more" % (key, value))
     return problems
+
+
+def is_ip(text):
+    """Whether text is an IPv4 or IPv6 address literal (not a name)."""
+    text = str(text or "").strip("[]")
+    if re.match(r"^\d{1,3}(\.\d{1,3}){3}$", text):
+        return all(0 <= int(part) <= 255 for part in text.split("."))
+    return ":" in text and re.match(r"^[0-9a-fA-F:.]+$", text) is not None
 
 
 def state_paths(plan):
@@ -539,7 +631,7 @@ def change_reason(before, after, image_before=None, image_after=None):
     return "billing settings or secret values changed (seen through their fingerprints)"
 
 
-def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
+def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False):
     """What the role must do on this host, from the plan and onprem.speech.speech_info's answer.
 
     A container is left alone when it exists with the planned spec hash, runs the
@@ -549,6 +641,10 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
     restores exactly what ran, key included), and `restate` ones only start or
     stop. A <name>.previous left by an interrupted run is taken back (`adopt`) when
     <name> is gone, and removed when <name> is there.
+
+    remove_unlisted None removes unlisted containers when the list is given (list_given), never when it is not;
+    `refusals` are the reasons to change nothing: a list that is not given while managed containers run (the
+    operator must say [] or remove_unlisted), an existing directory that is not the collection's (adopt_dirs).
 
     `actions` says, per container, what will happen and why, with no secret in it;
     `apply` holds the specs to apply, each with its change; `rollback` what the
@@ -560,7 +656,8 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
     paths = info.get("paths") or {}
     planned = set(spec["name"] for spec in plan)
     apply, new, replace, restate, unchanged, absent, previous, licenses, dirs = [], [], [], [], [], [], {}, [], []
-    actions, rollback, gate, stale = [], [], [], []
+    actions, rollback, gate, stale, refusals = [], [], [], [], []
+    remove = list_given if remove_unlisted is None else bool(remove_unlisted)
     for spec in plan:
         name = spec["name"]
         have = current.get(name)
@@ -581,8 +678,13 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
             owner = image.get("uid")
             group = image.get("gid")
             if not stat.get("exists") or not stat.get("isdir") or (owner is not None and (stat.get("uid"), stat.get("gid")) != (owner, group)):
+                refusal = dir_refusal(spec, wanted, stat, owner, adopt_dirs)
+                if refusal:
+                    refusals.append(refusal)
+                    continue
+                # A directory the role makes gets 0750; one it is handed keeps its mode bits (a sticky bit included).
                 dirs.append({"path": wanted["path"], "owner": owner if owner is not None else 0, "group": group if group is not None else 0,
-                             "purpose": wanted["purpose"], "container": name})
+                             "purpose": wanted["purpose"], "container": name, "mode": stat.get("mode") if stat.get("exists") else "0750"})
         same_config = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
                        and have.get("image_id") == image.get("id"))
         running = bool(have and have.get("running"))
@@ -615,7 +717,12 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
                 licenses.append(spec)
     adopted = set(spec["name"] + PREVIOUS_SUFFIX for spec in apply if spec["adopt"])
     unlisted = []
-    if remove_unlisted:
+    managed = sorted(n for n in current if not n.endswith(PREVIOUS_SUFFIX))
+    if not list_given and remove_unlisted is None and managed:
+        refusals.append("speech_containers_list: not set for this host (a misspelt variable, or a host outside the group that sets it?), "
+                        "and the run would remove every container it manages here: %s. Set speech_containers_list: [] to remove them, "
+                        "or speech_containers_remove_unlisted: false to keep them" % ", ".join(managed))
+    if remove:
         unlisted = sorted(name for name in current if name not in planned and name not in adopted and name not in stale
                           and not (name.endswith(PREVIOUS_SUFFIX) and name[:-len(PREVIOUS_SUFFIX)] in planned))
         actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
@@ -623,7 +730,7 @@ def plan_changes(plan, info, remove_unlisted=True, license_refresh=False):
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
     return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": absent + unlisted + stale,
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
-            "gate": gate}
+            "gate": gate, "refusals": refusals}
 
 
 def image_requests(plan):

@@ -47,3 +47,30 @@ def test_report_rows_follow_the_host_pattern(tmp_path, pattern, expected):
     for host in ("a1", "a2", "b1", "c1"):
         assert (host in expected) == ("| %s |" % host in markdown), (host, markdown)
         assert (host in expected) == (">%s<" % host in html), host
+
+
+def run_playbook(tmp_path, playbook, *args):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(INVENTORY)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook)] + list(args),
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+
+def test_limit_reports_the_hosts_the_run_was_limited_to(tmp_path):
+    report = tmp_path / "report"
+    run = run_playbook(tmp_path, "report.yml", "--limit", "a2", "-e", "speech_report_dir=%s" % report)
+    assert run.returncode == 0, run.stdout + run.stderr
+    markdown = (report / "report.md").read_text()
+    assert "| a2 |" in markdown and "| a1 |" not in markdown and "| b1 |" not in markdown
+
+
+def test_a_pattern_that_matches_no_host_fails_naming_it_and_keeps_the_last_report(tmp_path):
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "report.md").write_text("the last report\n")
+    run = run_playbook(tmp_path, "site.yml", "-e", "speech_hosts=speech_hostz", "-e", "speech_report_dir=%s" % report)
+    assert run.returncode != 0
+    assert 'speech_hosts "speech_hostz" matches no host of the inventory' in run.stdout, run.stdout
+    assert "clients, site_a, site_b, speech_hosts" in run.stdout
+    assert (report / "report.md").read_text() == "the last report\n"

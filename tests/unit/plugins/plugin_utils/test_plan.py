@@ -261,7 +261,7 @@ def test_fresh_host_creates_everything():
     assert changes["new"] == ["stt", "tts"] and changes["replace"] == [] and changes["restate"] == []
     assert changes["previous"] == {"stt": None, "tts": None}
     assert changes["missing_images"] == sorted(s["image"] for s in plan)
-    assert changes["dirs"] == [{"path": "/srv/out", "owner": 0, "group": 0, "purpose": "output", "container": "stt"}]
+    assert changes["dirs"] == [{"path": "/srv/out", "owner": 0, "group": 0, "purpose": "output", "container": "stt", "mode": "0750"}]
 
 
 def test_converged_host_changes_nothing():
@@ -362,3 +362,23 @@ def test_force_state_overrides_each_container_and_is_checked():
     assert [s["state"] for s in specs(*items, force_state="stopped")] == ["stopped", "stopped"]
     assert [s["state"] for s in specs(*items)] == ["started", "started"]
     assert "speech_containers_force_state" in plan_of(items, force_state="paused")["problems"][0]
+
+
+def test_a_list_that_is_not_given_removes_nothing_and_refuses_to_remove_everything():
+    current = [running(s) for s in specs(STT, TTS)]
+    not_given = p.plan_changes([], info_for([], current), list_given=False)
+    assert not_given["absent"] == [] and "remove every container it manages here: stt, tts" in not_given["refusals"][0]
+    assert p.plan_changes([], info_for([], current), list_given=False, remove_unlisted=False)["refusals"] == []
+    assert p.plan_changes([], info_for([], current), list_given=False, remove_unlisted=True)["absent"] == ["stt", "tts"]
+    assert p.plan_changes([], info_for([], current), list_given=True)["absent"] == ["stt", "tts"], "[] removes them"
+
+
+def test_a_directory_that_is_not_the_collections_is_refused_and_a_sticky_bit_kept_when_adopted():
+    plan = specs(dict(STT, output_dir="/var/tmp/out"))
+    shared = {"/var/tmp/out": {"exists": True, "isdir": True, "uid": 0, "gid": 0, "mode": "1777"}}
+    changes = p.plan_changes(plan, info_for(plan, paths=shared))
+    assert changes["dirs"] == [] and "did not make it" in changes["refusals"][0] and "sticky bit" in changes["refusals"][0]
+    adopted = p.plan_changes(plan, info_for(plan, paths=shared), adopt_dirs=True)
+    assert adopted["refusals"] == [] and adopted["dirs"][0]["mode"] == "1777" and adopted["dirs"][0]["owner"] == 65532
+    ours = {"/var/tmp/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532, "mode": "0750"}}
+    assert p.plan_changes(plan, info_for(plan, paths=ours))["refusals"] == []
