@@ -163,6 +163,7 @@ def _words(value, name, spec, limit=60):
 
 
 PATTERNS = (
+    ("choices", re.compile(r"value of (?P<field>\S+) must be one or more of: (?P<choices>.*)\. Got no match for: (?P<got>.*?)(?: found in .*)?$")),
     ("type", re.compile(r"argument '(?P<field>[^']+)' is of type (?P<got>.+?)(?: found in '[^']*')?\.? and we were unable to convert to (?P<to>\w+)")),
     ("choice", re.compile(r"value of (?P<field>\S+) must be one of: (?P<choices>.*), got: (?P<got>.*?)(?: found in .*)?$")),
     ("required", re.compile(r"missing required arguments: (?P<fields>.*?)(?: found in .*)?$")),
@@ -184,6 +185,9 @@ def translate(error, where, values, options):
         spec = options.get(field) or {}
         target = "%s.%s" % (where, field) if where else field
         value = values.get(field)
+        if kind == "choices":
+            return [(field, "%s: %s is not allowed; allowed: %s" % (target, ", ".join(repr(g.strip()) for g in found.group("got").split(",")),
+                                                                 found.group("choices")))]
         if kind == "choice":
             return [(field, "%s: %s is not allowed; allowed: %s" % (target, _words(value, field, spec), found.group("choices")))]
         if kind == "elements":
