@@ -21,8 +21,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import hashlib
 import http.client as http_client
 import json
 import os
@@ -30,21 +28,15 @@ import re
 import socket
 import threading
 import time
-import uuid
 
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+from ansible_collections.onprem.speech.plugins.module_utils import usp
 
 USER_AGENT = "onprem.speech"
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 READY_PATH = "/ready"
 STATUS_PATH = "/status"
 USAGE_PATH = "/records/usage-logs/"
-SYNTHESIS_PATH = "/speech/synthesize/cognitiveservices/v1"
 VOICES_PATH = "/cognitiveservices/voices/list"
-RECOGNITION_PATH = "/speech/recognition/interactive/cognitiveservices/v1"
-LID_PATH = "/"
-OUTPUT_FORMAT = "riff-16khz-16bit-mono-pcm"
-WAV_HEADER_BYTES = 44
 BODY_LIMIT = 4 * 1024 * 1024
 EXCERPT_CHARS = 160
 
@@ -73,9 +65,8 @@ CAUSES = {
     "voice": "the voice is not the image's voice",
     "usage": "the container cannot serve its usage records: the /output mount is missing or not writable by the image's user, "
              "or the licence under /license is not valid (docker logs {name})",
-    "not_audio": "the synthesis answer is not WAV audio: something other than a neural TTS container answers on {host}:{port}",
-    "ws_accept": "the WebSocket handshake is wrong: something other than a speech-to-text container (a proxy?) answers on {host}:{port}",
-    "ws_refused": "the recognition endpoint refuses the WebSocket upgrade: not a speech-to-text container on this port, "
+    "ws_accept": "the WebSocket handshake is wrong: something other than a speech container (a proxy?) answers on {host}:{port}",
+    "ws_refused": "the container's WebSocket endpoint refuses the upgrade: not a speech container of this kind on this port, "
                   "or a proxy that drops the Upgrade header",
     "server_error": "the container fails its requests: docker logs {name}",
 }
@@ -129,21 +120,6 @@ def _failure(error, timeout):
     return "unreachable", (getattr(error, "strerror", None) or str(error) or type(error).__name__)
 
 
-def expected_accept(key):
-    """The Sec-WebSocket-Accept a server must answer for a Sec-WebSocket-Key (RFC 6455 4.2.2)."""
-    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode("ascii")).digest()).decode("ascii")
-
-
-CLOSE_FRAME_PAYLOAD = b"\x03\xe8"  # 1000, normal closure
-
-
-def _close_frame():
-    """A masked WebSocket close frame, as a client must send it."""
-    mask = os.urandom(4)
-    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(CLOSE_FRAME_PAYLOAD))
-    return b"\x88" + bytes([0x80 | len(CLOSE_FRAME_PAYLOAD)]) + mask + payload
-
-
 class Transport(object):
     """Real requests, one connection each, closed afterwards."""
 
@@ -156,32 +132,6 @@ class Transport(object):
             response = connection.getresponse()
             data = response.read(BODY_LIMIT)
             return Answer(response.status, dict(response.getheaders()), data)
-        except (OSError, http_client.HTTPException) as error:
-            kind, words = _failure(error, timeout)
-            return Answer(error=words, error_kind=kind)
-        finally:
-            connection.close()
-
-    def websocket(self, host, port, path, timeout=10, key=None):
-        """A WebSocket opening handshake; the socket is closed right after the answer."""
-        key = key or base64.b64encode(os.urandom(16)).decode("ascii")
-        connection = http_client.HTTPConnection(host, port, timeout=timeout)
-        headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key,
-                   "User-Agent": USER_AGENT, "X-ConnectionId": uuid.uuid4().hex}
-        try:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            answer = Answer(response.status, dict(response.getheaders()))
-            if response.status == 101:
-                answer.accept_ok = answer.headers.get("sec-websocket-accept") == expected_accept(key)
-                if connection.sock is not None:
-                    try:
-                        connection.sock.sendall(_close_frame())
-                    except OSError:
-                        pass
-            else:
-                answer.body = response.read(BODY_LIMIT)
-            return answer
         except (OSError, http_client.HTTPException) as error:
             kind, words = _failure(error, timeout)
             return Answer(error=words, error_kind=kind)
@@ -217,10 +167,6 @@ def voice_locale(voice):
     return voice.rsplit("-", 1)[0] if voice and "-" in voice else "en-US"
 
 
-def ssml(voice):
-    return "<speak version='1.0' xml:lang='%s'><voice name='%s'>ready check</voice></speak>" % (voice_locale(voice), voice)
-
-
 def client_url(target):
     host = target["host"]
     if ":" in host and not host.startswith("["):
@@ -247,9 +193,11 @@ def answered(answer):
 class Context(object):
     """One container's ladder: its target, settings, clock and the report being built."""
 
-    def __init__(self, target, settings, clock, sleep, transport):
+    def __init__(self, target, settings, clock, sleep, transport, synthesized=None):
         self.target = target
         self.settings = settings
+        # Audio the host's synthesis containers made, by locale (the stronger recognition check feeds it to speech to text).
+        self.synthesized = synthesized if synthesized is not None else {}
         self.clock = clock
         self.sleep = sleep
         self.transport = transport
@@ -396,107 +344,143 @@ def _voice(ctx):
     return sk.KINDS["ntts"]["default_voice"], "no voice given; tried the default %s" % sk.KINDS["ntts"]["default_voice"]
 
 
-def probe_ntts(ctx, probe):
-    voice, chosen = _voice(ctx)
-    headers = {"Content-Type": "application/ssml+xml", "X-Microsoft-OutputFormat": OUTPUT_FORMAT, "Accept": "audio/*"}
-    body = ssml(voice).encode("utf-8")
+SILENCE = b"\x00" * 32000  # 1 s of 16 kHz 16-bit mono PCM: the recognizer runs, and answers NoMatch or InitialSilenceTimeout
+PROBE_TEXT = "Ready check. The speech service answers."
+LID_CANDIDATES = ["en-US", "de-DE"]
 
-    def attempt():
-        answer = ctx.http("POST", SYNTHESIS_PATH, headers=headers, body=body)
-        probe["http"] = answer.status
-        if answer.error:
-            return "wait", answer, 0
-        if answer.status == 200 and answer.body[:4] == b"RIFF" and len(answer.body) > WAV_HEADER_BYTES:
-            return "pass", answer, 0
-        if answer.status in TRANSIENT_HTTP and not _billing_stopped(answer):
-            return "wait", answer, 0
-        return "fail", answer, 0
 
-    verdict, answer = ctx.poll(attempt, ctx.settings["status_timeout"])
-    where = "POST %s%s (voice %s%s)" % (ctx.base, SYNTHESIS_PATH, voice, "; " + chosen if chosen else "")
-    if verdict == "pass":
-        probe["detail"] = "%s answered 200 with %d bytes of RIFF audio" % (where, len(answer.body))
-        return None
-    probe["detail"] = "%s %s" % (where, answered(answer))
-    text = answer.text()
-    if answer.error:
+def _usp_cause(ctx, failure, voice=None):
+    """The likely cause of a USP exchange that failed, in the operator's words."""
+    words = failure.words.lower()
+    if failure.kind == "nothing":
         return ctx.cause("nothing")
-    if _billing_stopped(answer):
-        return ctx.cause("billing_stopped")
-    if answer.status == 500 and "grpc" in text.lower():
-        return ctx.cause("grpc")
-    if answer.status == 400 and "voice does not match" in text.lower():
-        return ctx.cause("voice") + " (set voice to the voice in the image tag, e.g. en-US-AriaNeural)"
-    if answer.status == 200:
-        return ctx.cause("not_audio")
-    if answer.status == 404:
-        return ctx.cause("not_speech")
-    return ctx.cause("server_error")
-
-
-def probe_stt(ctx, probe):
-    locale = ctx.target.get("locale") or sk.KINDS["stt"]["default_locale"]
-    path = "%s?language=%s" % (RECOGNITION_PATH, locale)
-
-    def attempt():
-        answer = ctx.transport.websocket(ctx.host, ctx.port, path, timeout=ctx.settings["request_timeout"])
-        probe["http"] = answer.status
-        if answer.error:
-            return "wait", answer, 0
-        if answer.status == 101 and answer.accept_ok:
-            return "pass", answer, 0
-        if answer.status in TRANSIENT_HTTP and not _billing_stopped(answer):
-            return "wait", answer, 0
-        return "fail", answer, 0
-
-    verdict, answer = ctx.poll(attempt, ctx.settings["status_timeout"])
-    where = "WebSocket upgrade at ws%s%s" % (ctx.base[len("http"):], path)
-    if verdict == "pass":
-        probe["detail"] = "%s answered 101 with the right Sec-WebSocket-Accept" % where
-        return None
-    if answer.status == 101:
-        probe["detail"] = "%s answered 101 with a wrong Sec-WebSocket-Accept" % where
+    if failure.kind == "upgrade":
+        if failure.status == 404:
+            return ctx.cause("not_speech")
+        if failure.status == 500 and "grpc" in words:
+            return ctx.cause("grpc")
+        if failure.status in (401, 403):
+            return "the container refuses queries: billing refused its key (docker logs %s)" % ctx.target["name"]
+        if failure.status == 503 and "billing" in words:
+            return ctx.cause("billing_stopped")
+        if failure.status in (429, 503):
+            return "the container answers %s to queries: busy (DECODER_MAX_COUNT) or not ready yet (docker logs %s)" % (
+                failure.status, ctx.target["name"])
+        if failure.status is not None and failure.status >= 500:
+            return ctx.cause("server_error")
+        return ctx.cause("ws_refused")
+    if failure.kind in ("ws_accept", "not_ws"):
         return ctx.cause("ws_accept")
-    probe["detail"] = "%s %s" % (where, answered(answer))
-    if answer.error:
-        return ctx.cause("nothing")
-    if _billing_stopped(answer):
+    if failure.kind == "closed_code":
+        if failure.code == 1007 and "voice does not match" in words:
+            return ctx.cause("voice") + " (the probe asked for %s; set voice to the image's voice)" % voice
+        if failure.code == 1007 and "locale" in words:
+            return "the container does not serve the locale the probe asked for (set locale to the image's locale)"
+        if failure.code == 1011:
+            return "the container failed the request (1011): " + ctx.cause("grpc")
+        return "the container ended the exchange (docker logs %s)" % ctx.target["name"]
+    if failure.kind == "silent":
+        return ("the container accepts the connection but answers nothing: a hung recognizer or synthesizer, or something "
+                "other than a speech container on this port (docker logs %s)" % ctx.target["name"])
+    if failure.kind == "status_Error":
+        return "decoder error: the recognizer failed the turn (too little CPU or memory, or a proxy without NO_PROXY; docker logs %s)" % ctx.target["name"]
+    if failure.kind == "status_TooManyRequests":
+        return "busy decoders: every recognition slot is taken (DECODER_MAX_COUNT)"
+    if failure.kind in ("status_ServiceUnavailable", "status_Forbidden"):
         return ctx.cause("billing_stopped")
-    if answer.status is not None and answer.status >= 500:
-        return ctx.cause("server_error")
-    return ctx.cause("ws_refused")
+    if failure.kind == "status_BadRequest":
+        return "the recognizer refused the probe's request (BadRequest): the locale or audio format (docker logs %s)" % ctx.target["name"]
+    return "the answer is not what the Speech SDK needs (%s): something other than a speech container, or an incompatible one" % failure.words
 
 
-def probe_lid(ctx, probe):
+TRANSIENT_FAILURES = ("status_TooManyRequests",)
+
+
+def _usp_poll(ctx, probe, exchange, where):
+    """Run exchange() until it passes, fails for good, or status_timeout ends; (result, failure)."""
+    state = {}
+
     def attempt():
-        answer = ctx.http("GET", LID_PATH)
-        probe["http"] = answer.status
-        if answer.error:
-            return "wait", answer, 0
-        if answer.status == 200:
-            return "pass", answer, 0
-        if answer.status in TRANSIENT_HTTP and not _billing_stopped(answer):
-            return "wait", answer, 0
-        return "fail", answer, 0
+        deadline = ctx.clock() + ctx.settings["probe_deadline"]
+        try:
+            state["result"] = exchange(deadline)
+            state["failure"] = None
+            probe["http"] = 101
+            return "pass", None, 0
+        except usp.Failure as failure:
+            state["failure"] = failure
+            probe["http"] = failure.status
+            transient = failure.kind in TRANSIENT_FAILURES or failure.kind == "nothing" or (
+                failure.kind == "upgrade" and failure.status in (429, 502, 503, 504) and "billing" not in failure.words.lower())
+            return ("wait" if transient else "fail"), None, 0
 
-    verdict, answer = ctx.poll(attempt, ctx.settings["status_timeout"])
-    where = "GET %s%s" % (ctx.base, LID_PATH)
-    if verdict == "pass":
-        probe["detail"] = "%s answered 200" % where
+    ctx.poll(attempt, ctx.settings["status_timeout"])
+    failure = state.get("failure")
+    if failure is not None:
+        probe["detail"] = "%s: %s" % (where, redact(failure.words))
+    return state.get("result"), failure
+
+
+def probe_recognition(ctx, probe):
+    locale = ctx.target.get("locale") or sk.KINDS["stt"]["default_locale"]
+    where = "recognition turn at ws%s%s?language=%s" % (ctx.base[len("http"):], "/speech/recognition/interactive/cognitiveservices/v1", locale)
+    audio, source = SILENCE, "1 s of silence"
+    if ctx.settings.get("probe_speech"):
+        made = ctx.synthesized.get(locale) or ctx.synthesized.get(locale.lower())
+        if made:
+            audio, source = made, "speech the host's synthesis container made in %s" % locale
+        else:
+            source = "1 s of silence (no synthesis container in %s on this host to make speech, so no transcript asked)" % locale
+    phrase, failure = _usp_poll(ctx, probe, lambda deadline: usp.recognize(ctx.host, ctx.port, locale, audio, deadline, clock=ctx.clock), where)
+    if failure is not None:
+        return _usp_cause(ctx, failure)
+    status = phrase.get("RecognitionStatus")
+    text = phrase.get("DisplayText") or ""
+    if ctx.settings.get("probe_speech") and source.startswith("speech"):
+        if status != "Success" or not text.strip():
+            probe["detail"] = "%s with %s answered %s with no text" % (where, source, status)
+            return "the recognizer heard speech and gave no transcript: the model does not recognize %s (docker logs %s)" % (
+                locale, ctx.target["name"])
+        probe["detail"] = "%s with %s answered Success: %s" % (where, source, excerpt(text.encode("utf-8"), 60))
         return None
-    probe["detail"] = "%s %s" % (where, answered(answer))
-    if answer.error:
-        return ctx.cause("nothing")
-    if _billing_stopped(answer):
-        return ctx.cause("billing_stopped")
-    if answer.status == 404:
-        return ctx.cause("not_speech")
-    return ctx.cause("server_error")
+    probe["detail"] = "%s with %s answered turn.start, a %s phrase and turn.end" % (where, source, status)
+    return None
 
 
-PROBES = {"ntts": probe_ntts, "stt": probe_stt, "custom_stt": probe_stt, "lid": probe_lid}
-PROBE_WORDS = {"ntts": "synthesis returned RIFF audio", "stt": "WebSocket upgrade accepted", "custom_stt": "WebSocket upgrade accepted",
-               "lid": "GET / answered 200"}
+def probe_synthesis(ctx, probe):
+    voice, chosen = _voice(ctx)
+    where = "synthesis turn at ws%s/cognitiveservices/websocket/v1 (voice %s%s)" % (ctx.base[len("http"):], voice, "; " + chosen if chosen else "")
+    audio, failure = _usp_poll(ctx, probe, lambda deadline: usp.synthesize(ctx.host, ctx.port, voice, PROBE_TEXT, deadline, clock=ctx.clock),
+                               where)
+    if failure is not None:
+        return _usp_cause(ctx, failure, voice)
+    if len(audio) < MIN_AUDIO_BYTES:
+        probe["detail"] = "%s answered only %d bytes of audio" % (where, len(audio))
+        return "the synthesis gave too little audio (%d bytes, fewer than %d): docker logs %s" % (len(audio), MIN_AUDIO_BYTES, ctx.target["name"])
+    probe["detail"] = "%s answered turn.start, %d bytes of audio (%.1f s) and turn.end" % (where, len(audio), len(audio) / 32000.0)
+    ctx.synthesized[voice_locale(voice)] = audio
+    ctx.synthesized[voice_locale(voice).lower()] = audio
+    return None
+
+
+def probe_language_id(ctx, probe):
+    where = "language identification turn at ws%s" % ctx.base[len("http"):]
+    result, failure = _usp_poll(ctx, probe, lambda deadline: usp.identify(ctx.host, ctx.port, LID_CANDIDATES, SILENCE, deadline,
+                                                                          clock=ctx.clock), where)
+    if failure is not None:
+        return _usp_cause(ctx, failure)
+    phrase, path = result
+    probe["path"] = path
+    language = (phrase.get("PrimaryLanguage") or {}).get("Language")
+    probe["detail"] = "%s%s answered a %s phrase%s (path %s)" % (where, path, phrase.get("RecognitionStatus"),
+                                                                 " naming %s" % language if language else "", path)
+    return None
+
+
+MIN_AUDIO_BYTES = 6400  # 0.2 s of 16 kHz 16-bit mono PCM
+PROBES = {"recognition": probe_recognition, "synthesis": probe_synthesis, "language_id": probe_language_id}
+PROBE_WORDS = {"recognition": "a recognition turn answered", "synthesis": "a synthesis turn gave audio",
+               "language_id": "a language identification turn answered"}
 
 
 def stage_probe(ctx, report):
@@ -504,7 +488,7 @@ def stage_probe(ctx, report):
     if not ctx.settings["probe"]:
         probe["detail"] = "not run (probe is false)"
         return True
-    cause = PROBES[ctx.target["kind"]](ctx, probe)
+    cause = PROBES[sk.KINDS[ctx.target["kind"]]["probe"]](ctx, probe)
     probe["ok"] = cause is None
     if cause is None:
         return True
@@ -541,49 +525,62 @@ def normalize_target(target):
     return full
 
 
-DEFAULT_SETTINGS = {"ready_timeout": 300, "status_timeout": 120, "interval": 2.0, "request_timeout": 10, "probe": True, "once": False}
+DEFAULT_SETTINGS = {"ready_timeout": 300, "status_timeout": 120, "interval": 2.0, "request_timeout": 10, "probe": True, "once": False,
+                    "probe_deadline": 15, "probe_speech": False}
 
 
-def probe_container(target, settings=None, clock=time.monotonic, sleep=time.sleep, transport=None):
+def probe_container(target, settings=None, clock=time.monotonic, sleep=time.sleep, transport=None, synthesized=None):
     """The report of one container's ladder."""
     merged = dict(DEFAULT_SETTINGS)
     merged.update(settings or {})
     target = normalize_target(target)
-    ctx = Context(target, merged, clock, sleep, transport or Transport())
+    ctx = Context(target, merged, clock, sleep, transport or Transport(), synthesized)
     report = new_report(target)
     start = clock()
     second = stage_usage if target["disconnected"] else stage_status
     if stage_ready(ctx, report) and second(ctx, report) and stage_probe(ctx, report):
         report["ready"] = True
         parts = ["/ready ready", "usage records answer" if target["disconnected"] else "/status Valid"]
-        parts.append(PROBE_WORDS[target["kind"]] if merged["probe"] else "no functional probe (probe is false)")
+        parts.append(PROBE_WORDS[sk.KINDS[target["kind"]]["probe"]] if merged["probe"] else "no functional probe (probe is false)")
         report["message"] = "ready: " + ", ".join(parts)
     report["seconds"] = round(clock() - start, 1)
     return report
 
 
 def probe_all(targets, settings=None, clock=time.monotonic, sleep=time.sleep, transport=None, parallel=True):
-    """Every container's report, in the order given; the ladders run at the same time (one thread each)."""
+    """Every container's report, in the order given; the ladders run at the same time (one thread each).
+
+    With probe_speech, the synthesis containers go first, so that speech to text can be fed the speech they made."""
     reports = [None] * len(targets)
+    synthesized = {}
 
     def run(index):
         try:
-            reports[index] = probe_container(targets[index], settings, clock, sleep, transport)
+            reports[index] = probe_container(targets[index], settings, clock, sleep, transport, synthesized)
         except Exception as error:  # pylint: disable=broad-except
             report = new_report(normalize_target(targets[index]))
             report["message"] = "the probe itself failed: %s: %s" % (type(error).__name__, error)
             reports[index] = report
 
-    if not parallel or len(targets) < 2:
-        for index in range(len(targets)):
-            run(index)
-        return reports
-    threads = [threading.Thread(target=run, args=(index,), name="probe-%s" % targets[index].get("name")) for index in range(len(targets))]
-    for thread in threads:
-        thread.daemon = True
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def run_all(indexes):
+        if not parallel or len(indexes) < 2:
+            for index in indexes:
+                run(index)
+            return
+        threads = [threading.Thread(target=run, args=(index,), name="probe-%s" % targets[index].get("name")) for index in indexes]
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    everyone = list(range(len(targets)))
+    if (settings or {}).get("probe_speech"):
+        first = [i for i in everyone if sk.KINDS[targets[i]["kind"]]["probe"] == "synthesis"]
+        run_all(first)
+        run_all([i for i in everyone if i not in first])
+    else:
+        run_all(everyone)
     return reports
 
 

@@ -53,6 +53,8 @@ KINDS = {
         "default_version": "5.1.0",
         "selector": "locale",
         "default_locale": "en-US",
+        # The readiness probe's exchange (module_utils/usp.py): what the Speech SDK does with this kind.
+        "probe": "recognition",
         "tag_form": "{version}-amd64-{locale}",
         "tag_pattern": r"^(?P<version>" + VERSION_PATTERN + r")-amd64-(?P<locale>" + LOCALE_PATTERN + r")(?:-(?P<prerelease>[a-z0-9.]+))?$",
     },
@@ -69,6 +71,8 @@ KINDS = {
         "disconnected": True,
         "default_version": "5.1.0",
         "selector": "model_id",
+        # The custom model sets the locale; the entry's optional locale tells the probe (default en-US).
+        "probe": "recognition",
         # The custom model sets the locale; the tag carries none. The tag list
         # also holds 5.0.0-preview-amd64, where "preview" precedes the platform.
         "tag_form": "{version}-amd64",
@@ -88,6 +92,7 @@ KINDS = {
         "disconnected": False,
         "default_version": "1.18.0",
         "selector": None,
+        "probe": "language_id",
         # Every published LID tag ends in -preview.
         "tag_form": "{version}-amd64-preview",
         "tag_pattern": r"^(?P<version>" + VERSION_PATTERN + r")-amd64-preview$",
@@ -106,6 +111,7 @@ KINDS = {
         "default_version": "4.1.0",
         "selector": "voice",
         "default_voice": "en-US-AriaNeural",
+        "probe": "synthesis",
         "tag_form": "{version}-amd64-{voice}",
         "tag_pattern": r"^(?P<version>" + VERSION_PATTERN + r")-amd64-(?P<voice>" + VOICE_PATTERN + r")(?:-(?P<prerelease>preview))?$",
     },

@@ -22,12 +22,22 @@ description:
     are asked again until O(status_timeout); V(Invalid), V(Mismatch), V(OutOfQuota) and V(ContainerUseUnauthorized) are final.
   - For a disconnected container the C(usage) step replaces C(status), since what C(/status) says offline is not documented.
     C(GET /records/usage-logs/) must answer 200 with JSON, which shows the output mount and the licence work.
-  - C(probe) is a real request, when O(probe) is on. Neural TTS (C(ntts)) gets a synthesis of the words C(ready check)
-    (C(POST /speech/synthesize/cognitiveservices/v1)), which must answer 200 with more than a 44-byte WAV header of C(RIFF) audio.
-    Speech to text (C(stt), C(custom_stt)) gets a WebSocket upgrade on C(/speech/recognition/interactive/cognitiveservices/v1),
-    which must answer 101 with the right C(Sec-WebSocket-Accept); the socket is closed right after.
-    Language identification (C(lid)) gets C(GET /), which must answer 200 (its REST path is not documented).
-    Connection errors and 429, 502, 503 and 504 answers (but a 503 about billing) are asked again until O(status_timeout).
+  - C(probe) is what the Speech SDK does, when O(probe) is on: USP over a WebSocket, the kinds table saying which exchange
+    each kind gets. Speech to text (C(stt), C(custom_stt)) gets a recognition turn on the interactive path in the container's
+    locale (C(locale); default en-US) with 1 s of silence, and must answer C(turn.start), a C(speech.phrase) whose
+    C(RecognitionStatus) is not an error (silence gives V(NoMatch) or V(InitialSilenceTimeout)), and C(turn.end).
+    This costs the container one decoder slot for about a second and one second of billed audio.
+    Neural TTS (C(ntts)) gets a synthesis of a short sentence in its voice on C(/cognitiveservices/websocket/v1), and must answer
+    C(turn.start), at least 0.2 s of audio and C(turn.end); a close 1007 "Voice does not match" names the voice. This costs a few
+    dozen billed characters.
+    Language identification (C(lid)) gets the exchange on C(/speech/universal/v2), or on C(/speech/languagedetection/cognitiveservices/v1)
+    when that answers 404; the report says which path answered (which one a real container serves is not documented).
+    A failure quotes the HTTP status of the upgrade, or the close code and its reason, or the C(RecognitionStatus), and names the
+    likely cause (a decoder error, busy decoders, billing, a proxy without C(NO_PROXY), a socket that answers nothing).
+    Connection errors, busy decoders and 429, 502, 503 and 504 answers (but a 503 about billing) are asked again until O(status_timeout).
+  - With O(probe_speech), speech to text is fed speech instead of silence and must give a transcript: the host's own neural
+    TTS containers synthesise a sentence first, and each speech to text container of the same locale is given that audio
+    (a locale without a TTS container on the host keeps the silence check, and says so).
   - Nothing is changed. No request carries a key, and answers are quoted only as short excerpts with anything key-like removed.
 author:
   - onprem.speech maintainers (@onprem)
@@ -94,9 +104,17 @@ options:
     type: int
     default: 10
   probe:
-    description: Whether to run the functional probe after C(/ready) and C(/status).
+    description: Whether to run the functional probe (the clients' protocol) after C(/ready) and C(/status).
     type: bool
     default: true
+  probe_speech:
+    description: Feed speech to text the speech the host's own neural TTS containers make, and require a transcript.
+    type: bool
+    default: false
+  probe_deadline:
+    description: Seconds one functional exchange may take, from the connection to C(turn.end).
+    type: int
+    default: 15
   fail_on_error:
     description:
       - Whether to fail when a container is not ready. The failure message has one line per such container, and the result
@@ -186,10 +204,10 @@ containers:
       ready_http: 200
       api_status: Valid
       status_http: 200
-      probe: {ok: true, http: 101, detail: "WebSocket upgrade at ws://127.0.0.1:5000/speech/recognition/interactive/cognitiveservices/v1?language=en-US
-        answered 101 with the right Sec-WebSocket-Accept"}
+      probe: {ok: true, http: 101, detail: "recognition turn at ws://127.0.0.1:5000/speech/recognition/interactive/cognitiveservices/v1?language=en-US
+        with 1 s of silence answered turn.start, a NoMatch phrase and turn.end"}
       seconds: 4.1
-      message: "ready: /ready ready, /status Valid, WebSocket upgrade accepted"
+      message: "ready: /ready ready, /status Valid, a recognition turn answered"
       likely_cause: null
     - name: speech-tts-aria
       kind: ntts
@@ -251,9 +269,13 @@ containers:
           type: int
           returned: always
         detail:
-          description: The request and what it answered, in one line.
+          description: The exchange and what it answered, in one line.
           type: str
           returned: always
+        path:
+          description: For C(lid), the path that answered (C(/speech/universal/v2) or C(/speech/languagedetection/cognitiveservices/v1)).
+          type: str
+          returned: when a language identification turn answered
     seconds:
       description: How long this container's ladder took.
       type: float
@@ -286,7 +308,7 @@ def check(params):
         if item["name"] in seen:
             problems.append("%s.name: %s appears more than once" % (where, item["name"]))
         seen.add(item["name"])
-    for option, least in (("ready_timeout", 0), ("status_timeout", 0), ("request_timeout", 1)):
+    for option, least in (("ready_timeout", 0), ("status_timeout", 0), ("request_timeout", 1), ("probe_deadline", 1)):
         if params[option] < least:
             problems.append("%s: %s; give a number of seconds, at least %d" % (option, params[option], least))
     if params["interval"] <= 0:
@@ -312,6 +334,8 @@ def main():
             interval=dict(type="float", default=2),
             request_timeout=dict(type="int", default=10),
             probe=dict(type="bool", default=True),
+            probe_speech=dict(type="bool", default=False),
+            probe_deadline=dict(type="int", default=15),
             fail_on_error=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -327,7 +351,8 @@ def main():
                         % (item["name"], item["kind"], usual, item["protocol"], item["protocol"]))
 
     once = module.check_mode
-    settings = dict((k, params[k]) for k in ("ready_timeout", "status_timeout", "interval", "request_timeout", "probe"))
+    settings = dict((k, params[k]) for k in ("ready_timeout", "status_timeout", "interval", "request_timeout", "probe", "probe_speech",
+                                             "probe_deadline"))
     settings["once"] = once
     reports = probe_utils.probe_all(params["containers"], settings)
     all_ready = all(r["ready"] for r in reports)

@@ -5,11 +5,12 @@ import threading
 import pytest
 
 from ansible_collections.onprem.speech.plugins.module_utils import probe
+from ansible_collections.onprem.speech.plugins.module_utils import usp
 from unit_helpers import fake_containers, fake_speech  # noqa: E402  pylint: disable=import-error
 
 fake = fake_speech
 
-FAST = {"ready_timeout": 5, "status_timeout": 5, "interval": 0.01, "request_timeout": 5, "probe": True, "once": False}
+FAST = {"ready_timeout": 5, "status_timeout": 5, "interval": 0.01, "request_timeout": 5, "probe": True, "once": False, "probe_deadline": 5}
 REPORT_KEYS = {"name", "kind", "url", "ready", "stage", "ready_http", "api_status", "status_http", "probe", "seconds", "message", "likely_cause"}
 
 
@@ -36,10 +37,6 @@ def run(item, **settings):
 
 # ------------------------------------------------------------------ words
 
-def test_expected_accept_is_rfc_6455s_example():
-    assert probe.expected_accept("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-
-
 def test_excerpt_is_short_one_line_and_key_free():
     key = "0123456789abcdef0123456789ABCDEF"
     text = probe.excerpt(("error:\n  ApiKey=%s  Ocp-Apim-Subscription-Key: sekrit-value \"apikey\": \"x1\" " % key).encode() + b"more words " * 40)
@@ -62,7 +59,8 @@ def test_voice_locale(voice, locale):
 
 
 def test_ssml_names_the_voice_and_its_locale():
-    assert probe.ssml("de-DE-KatjaNeural") == "<speak version='1.0' xml:lang='de-DE'><voice name='de-DE-KatjaNeural'>ready check</voice></speak>"
+    assert usp.ssml("de-DE-KatjaNeural", "ready check") == ("<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
+                                                            "xml:lang='de-DE'><voice name='de-DE-KatjaNeural'>ready check</voice></speak>")
 
 
 def test_client_url_and_defaults():
@@ -82,11 +80,11 @@ def test_stt_ready_after_some_polls(container):
     assert report["url"] == "ws://127.0.0.1:%d" % port
     assert (report["ready_http"], report["api_status"], report["status_http"]) == (200, "Valid", 200)
     assert report["probe"]["ok"] is True and report["probe"]["http"] == 101
-    assert "right Sec-WebSocket-Accept" in report["probe"]["detail"]
-    assert report["message"] == "ready: /ready ready, /status Valid, WebSocket upgrade accepted"
+    assert "answered turn.start, a NoMatch phrase and turn.end" in report["probe"]["detail"]
+    assert report["message"] == "ready: /ready ready, /status Valid, a recognition turn answered"
     assert behaviour.counts["/ready"] == 4 and behaviour.counts["/status"] == 1
     upgrade = [r for r in behaviour.requests if r[1].startswith("/speech/recognition/")][0]
-    assert upgrade[1] == "/speech/recognition/interactive/cognitiveservices/v1?language=en-US"
+    assert upgrade[1] == "/speech/recognition/interactive/cognitiveservices/v1?language=en-US&format=simple"
     headers = dict((k.lower(), v) for k, v in upgrade[2].items())
     assert headers["upgrade"] == "websocket" and headers["sec-websocket-version"] == "13" and len(headers["sec-websocket-key"]) == 24
 
@@ -95,7 +93,8 @@ def test_custom_stt_without_locale_asks_en_us(container):
     behaviour, port = container()
     report = run(target("custom", "custom_stt", port))
     assert report["ready"] is True
-    assert [r[1] for r in behaviour.requests if "recognition" in r[1]] == ["/speech/recognition/interactive/cognitiveservices/v1?language=en-US"]
+    assert [r[1] for r in behaviour.requests if "recognition" in r[1]] == [
+        "/speech/recognition/interactive/cognitiveservices/v1?language=en-US&format=simple"]
 
 
 @pytest.mark.parametrize("value", ["Invalid", "invalid", "valid", "VALID", "Valid ", "NotValid", "Valid,Invalid"])
@@ -152,18 +151,16 @@ def test_status_without_json(container):
     assert "<html><body>Starting</body></html>" in report["message"]
 
 
-def test_ntts_synthesis_returns_riff(container):
+def test_ntts_synthesis_turn_over_the_sdks_websocket(container):
     behaviour, port = container(service="neuraltexttospeechonprem")
     report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"))
     assert report["ready"] is True and report["url"] == "http://127.0.0.1:%d" % port
-    assert report["probe"] == {"ok": True, "http": 200, "detail": "POST http://127.0.0.1:%d/speech/synthesize/cognitiveservices/v1 "
-                               "(voice en-US-AriaNeural) answered 200 with 6444 bytes of RIFF audio" % port}
-    method, path, headers, body = [r for r in behaviour.requests if r[0] == "POST"][0]
-    assert path == "/speech/synthesize/cognitiveservices/v1"
-    assert headers["Content-Type"] == "application/ssml+xml"
-    assert headers["X-Microsoft-OutputFormat"] == "riff-16khz-16bit-mono-pcm"
-    assert headers["User-Agent"] == "onprem.speech"
-    assert body == b"<speak version='1.0' xml:lang='en-US'><voice name='en-US-AriaNeural'>ready check</voice></speak>"
+    assert report["probe"]["ok"] is True
+    assert report["probe"]["detail"] == ("synthesis turn at ws://127.0.0.1:%d/cognitiveservices/websocket/v1 (voice en-US-AriaNeural) "
+                                         "answered turn.start, 8000 bytes of audio (0.2 s) and turn.end" % port)
+    assert behaviour.counts["/cognitiveservices/websocket/v1"] == 1
+    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 0, "the SDK never uses the REST synthesis; neither does the probe"
+    assert report["message"] == "ready: /ready ready, /status Valid, a synthesis turn gave audio"
 
 
 def test_no_request_carries_a_key(container):
@@ -176,73 +173,101 @@ def test_no_request_carries_a_key(container):
 
 
 def test_ntts_grpc_failure(container):
-    dummy, port = container()
-    report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"))
-    assert report["ready"] is True
     dummy, port = container(synth="grpc")
     report = run(target("speech-tts-aria", "ntts", port, voice="en-US-AriaNeural"), status_timeout=60)
     assert report["ready"] is False and report["stage"] == "probe"
     assert report["probe"]["ok"] is False and report["probe"]["http"] == 500
     assert "Error starting gRPC call" in report["message"]
-    assert report["message"].startswith("POST http://127.0.0.1:%d/speech/synthesize/cognitiveservices/v1 (voice en-US-AriaNeural) answered 500" % port)
+    assert report["message"].startswith("synthesis turn at ws://127.0.0.1:%d/cognitiveservices/websocket/v1 (voice en-US-AriaNeural): "
+                                        "the WebSocket upgrade was answered 500" % port)
     assert report["likely_cause"] == "the container's internal call failed: a proxy without NO_PROXY=localhost,127.0.0.1, or too little CPU/memory"
     assert (report["api_status"], report["ready_http"]) == ("Valid", 200)
 
 
 @pytest.mark.parametrize("synth, cause", [
-    ("voice", "the voice is not the image's voice"),
+    ("voice", "the voice is not the image's voice (the probe asked for en-US-JennyNeural; set voice to the image's voice)"),
     ("billing", "billing unreachable for too long: the container stopped serving queries"),
-    ("html200", "the synthesis answer is not WAV audio"),
-    ("header_only", "the synthesis answer is not WAV audio"),
+    ("html200", "WebSocket endpoint refuses the upgrade"),
+    ("header_only", "the synthesis gave too little audio (0 bytes, fewer than 6400)"),
     ((404, b""), "is not a speech container's API"),
 ])
 def test_ntts_probe_causes(container, synth, cause):
     behaviour, port = container(synth=synth)
     report = run(target("tts", "ntts", port, voice="en-US-JennyNeural"), status_timeout=60)
-    assert report["stage"] == "probe" and cause in report["likely_cause"]
-    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 1
+    assert report["stage"] == "probe" and cause in report["likely_cause"], report["likely_cause"]
+    assert behaviour.counts["/cognitiveservices/websocket/v1"] == 1
 
 
 def test_ntts_transient_503_is_asked_again(container):
     behaviour, port = container(synth=(503, b"Service Unavailable"))
     report = run(target("tts", "ntts", port, voice="en-US-AriaNeural"), status_timeout=0.1)
-    assert report["stage"] == "probe" and behaviour.counts["/speech/synthesize/cognitiveservices/v1"] >= 2
-    assert report["likely_cause"] == "the container fails its requests: docker logs tts"
+    assert report["stage"] == "probe" and behaviour.counts["/cognitiveservices/websocket/v1"] >= 2
+    assert report["likely_cause"].startswith("the container answers 503 to queries")
 
 
 def test_ntts_without_voice_asks_the_voices_list(container):
     behaviour, port = container(voices=["de-DE-KatjaNeural"])
     report = run(target("tts", "ntts", port))
     assert report["ready"] is True and "voice de-DE-KatjaNeural; from /cognitiveservices/voices/list" in report["probe"]["detail"]
-    assert b"xml:lang='de-DE'" in [r[3] for r in behaviour.requests if r[0] == "POST"][0]
     dummy, port = container(voices=None)
     report = run(target("tts", "ntts", port))
     assert "no voice given; tried the default en-US-AriaNeural" in report["probe"]["detail"]
 
 
+def test_stt_recognition_turn_with_silence(container):
+    behaviour, port = container()
+    report = run(target("speech-stt", "stt", port, locale="de-DE"))
+    assert report["ready"] is True
+    assert report["probe"]["detail"] == ("recognition turn at ws://127.0.0.1:%d/speech/recognition/interactive/cognitiveservices/v1?language=de-DE "
+                                         "with 1 s of silence answered turn.start, a NoMatch phrase and turn.end" % port)
+    assert [r[1] for r in behaviour.requests if r[1].startswith("/speech/")] == [
+        "/speech/recognition/interactive/cognitiveservices/v1?language=de-DE&format=simple"]
+
+
 @pytest.mark.parametrize("ws, cause", [
     ("wrong", "the WebSocket handshake is wrong"),
-    ((404, b"Not Found"), "refuses the WebSocket upgrade"),
-    ((200, b"<html>hello</html>"), "refuses the WebSocket upgrade"),
+    ((404, b"Not Found"), "is not a speech container's API"),
+    ((200, b"<html>hello</html>"), "WebSocket endpoint refuses the upgrade"),
     ((503, fake.BILLING_503), "billing unreachable for too long"),
     ((500, b"boom"), "the container fails its requests"),
+    ("error", "decoder error: the recognizer failed the turn"),
+    ("busy", "busy decoders: every recognition slot is taken (DECODER_MAX_COUNT)"),
+    ("silent", "the container accepts the connection but answers nothing"),
 ])
-def test_stt_websocket_failures(container, ws, cause):
+def test_stt_failures_are_named(container, ws, cause):
     dummy, port = container(ws=ws)
-    report = run(target("speech-stt", "stt", port), status_timeout=60)
+    report = run(target("speech-stt", "stt", port), status_timeout=0.5, probe_deadline=1)
     assert report["ready"] is False and report["stage"] == "probe"
-    assert cause in report["likely_cause"]
-    assert report["message"].startswith("WebSocket upgrade at ws://127.0.0.1:%d/speech/recognition/interactive/cognitiveservices/v1?language=en-US answered"
+    assert cause in report["likely_cause"], report["likely_cause"]
+    assert report["message"].startswith("recognition turn at ws://127.0.0.1:%d/speech/recognition/interactive/cognitiveservices/v1?language=en-US"
                                         % port)
 
 
-def test_lid_get_root(container):
+def test_lid_turn_and_its_fallback_path(container):
     behaviour, port = container(service="languagedetection")
     report = run(target("lid", "lid", port))
-    assert report["ready"] is True and report["url"] == "http://127.0.0.1:%d" % port and report["probe"]["http"] == 200
-    dummy, port = container(root=500)
+    assert report["ready"] is True and report["url"] == "http://127.0.0.1:%d" % port
+    assert report["probe"]["path"] == "/speech/universal/v2"
+    assert "naming en-US" in report["probe"]["detail"]
+    dummy, port = container(service="languagedetection", lid_paths=("/speech/languagedetection/cognitiveservices/v1",))
     report = run(target("lid", "lid", port))
-    assert report["stage"] == "probe" and report["probe"]["http"] == 500
+    assert report["ready"] is True and report["probe"]["path"] == "/speech/languagedetection/cognitiveservices/v1"
+    dummy, port = container(service="languagedetection", lid_paths=())
+    report = run(target("lid", "lid", port))
+    assert report["stage"] == "probe" and "no language identification path answered" in report["message"]
+
+
+def test_speech_check_feeds_the_hosts_own_synthesis_to_speech_to_text(container):
+    dummy, tts_port = container(service="neuraltexttospeechonprem")
+    dummy, stt_port = container(phrase="Success")
+    reports = probe.probe_all([target("stt", "stt", stt_port, locale="en-US"), target("tts", "ntts", tts_port, voice="en-US-AriaNeural")],
+                              dict(FAST, probe_speech=True))
+    assert all(r["ready"] for r in reports), [r["likely_cause"] for r in reports]
+    assert "with speech the host's synthesis container made in en-US answered Success" in reports[0]["probe"]["detail"]
+    dummy, quiet = container(phrase="NoMatch")
+    reports = probe.probe_all([target("stt", "stt", quiet, locale="en-US"), target("tts", "ntts", tts_port, voice="en-US-AriaNeural")],
+                              dict(FAST, probe_speech=True, status_timeout=0.1))
+    assert reports[0]["stage"] == "probe" and "heard speech and gave no transcript" in reports[0]["likely_cause"]
 
 
 def test_connection_refused(container):
@@ -292,7 +317,7 @@ def test_disconnected_gates_on_usage_records(container):
     report = run(target("stt", "stt", port, disconnected=True))
     assert report["ready"] is True and report["api_status"] is None and report["status_http"] == 200
     assert behaviour.counts["/status"] == 0 and behaviour.counts["/records/usage-logs/"] == 1
-    assert report["message"] == "ready: /ready ready, usage records answer, WebSocket upgrade accepted"
+    assert report["message"] == "ready: /ready ready, usage records answer, a recognition turn answered"
     behaviour, port = container(usage=(500, b"Access to the path '/output/usage' is denied."))
     report = run(target("stt", "stt", port, disconnected=True), status_timeout=0.05)
     assert report["stage"] == "usage" and "/output mount" in report["likely_cause"]
@@ -303,7 +328,7 @@ def test_probe_false_skips_the_functional_probe(container):
     behaviour, port = container(synth="grpc")
     report = run(target("tts", "ntts", port), probe=False)
     assert report["ready"] is True and report["probe"] == {"ok": None, "http": None, "detail": "not run (probe is false)"}
-    assert behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 0
+    assert behaviour.counts["/cognitiveservices/websocket/v1"] == 0
 
 
 def test_once_asks_each_step_once_without_sleeping(container):
@@ -363,7 +388,8 @@ def test_retry_after_is_honoured():
     transport = ScriptedTransport({"/ready": [probe.Answer(200, {}, b'{"ready": "ready"}')],
                                    "/status": [busy, probe.Answer(200, {}, b'{"apiStatus": "Valid"}')],
                                    "/speech/recognition/interactive/cognitiveservices/v1": [probe.Answer(101, accept_ok=True)]})
-    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, interval=2, status_timeout=120), clock.clock, clock.sleep, transport)
+    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, interval=2, status_timeout=120, probe=False), clock.clock,
+                                   clock.sleep, transport)
     assert report["ready"] is True and clock.slept == [7.0]
 
 

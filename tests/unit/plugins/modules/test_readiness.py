@@ -49,10 +49,10 @@ def test_every_kind_ready_in_one_call(container, capsys):
     assert [c["name"] for c in out["containers"]] == ["speech-stt-en-us", "speech-custom", "speech-lid", "speech-tts-aria"]
     assert [c["url"] for c in out["containers"]] == ["ws://127.0.0.1:%d" % stt_port, "ws://127.0.0.1:%d" % custom_port,
                                                      "http://127.0.0.1:%d" % lid_port, "http://127.0.0.1:%d" % tts_port]
-    assert [c["probe"]["http"] for c in out["containers"]] == [101, 101, 200, 200]
+    assert [c["probe"]["http"] for c in out["containers"]] == [101, 101, 101, 101]
     assert stt.counts["/ready"] == 3
     assert "language=de-DE" in [r[1] for r in custom.requests if "recognition" in r[1]][0]
-    assert tts.counts["/speech/synthesize/cognitiveservices/v1"] == 1 and lid.counts["/"] == 1
+    assert tts.counts["/cognitiveservices/websocket/v1"] == 1 and lid.counts["/speech/universal/v2"] == 1
 
 
 def test_failures_are_listed_one_per_line_and_the_report_is_kept(container, capsys):
@@ -79,7 +79,7 @@ def test_failures_are_listed_one_per_line_and_the_report_is_kept(container, caps
     badkey, tts, proxy, lid = lines[1:]
     assert badkey.startswith("- speech-stt-badkey (stt, ws://127.0.0.1:%d) at stage status: GET http://127.0.0.1:%d/status answered 200" % (invalid, invalid))
     assert '"apiStatus": "Invalid"' in badkey and badkey.endswith("likely cause: the API key is not valid for this Speech resource")
-    assert tts.startswith("- speech-tts-aria (ntts, http://127.0.0.1:%d) at stage probe: POST http://127.0.0.1:%d/speech/synthesize/cognitiveservices/v1"
+    assert tts.startswith("- speech-tts-aria (ntts, http://127.0.0.1:%d) at stage probe: synthesis turn at ws://127.0.0.1:%d/cognitiveservices/websocket/v1"
                           % (grpc, grpc))
     assert "answered 500" in tts and "Error starting gRPC call" in tts and "NO_PROXY=localhost,127.0.0.1" in tts
     assert "speech-stt-proxy" in proxy and "wrong Sec-WebSocket-Accept" in proxy
@@ -94,7 +94,7 @@ def test_invalid_is_never_taken_for_valid(container, capsys):
     assert code == 1
     report = out["containers"][0]
     assert report["ready"] is False and report["api_status"] == "Invalid"
-    assert behaviour.counts["/status"] == 1 and behaviour.counts["/speech/synthesize/cognitiveservices/v1"] == 0
+    assert behaviour.counts["/status"] == 1 and behaviour.counts["/cognitiveservices/websocket/v1"] == 0
 
 
 def test_fail_on_error_false_reports(container, capsys):
@@ -117,7 +117,7 @@ def test_check_mode_one_round_no_waiting_never_fails(container, capsys):
         code, out = run({"containers": containers, "ready_timeout": 3600, "status_timeout": 3600, "_ansible_check_mode": True}, capsys)
     assert code == 0 and "failed" not in out
     assert sleeps == []
-    assert warming.counts["/ready"] == 1 and billing.counts["/status"] == 1 and ready.counts["/speech/synthesize/cognitiveservices/v1"] == 1
+    assert warming.counts["/ready"] == 1 and billing.counts["/status"] == 1 and ready.counts["/cognitiveservices/websocket/v1"] == 1
     assert [c["ready"] for c in out["containers"]] == [False, False, True, False]
     assert out["all_ready"] is False
     assert out["summary"] == "1 of 4 containers ready (check mode: one round of probes, no waiting)"
