@@ -341,7 +341,8 @@ def _voice(ctx):
         for entry in data:
             if isinstance(entry, dict) and isinstance(entry.get("ShortName"), str):
                 return entry["ShortName"], "from %s" % VOICES_PATH
-    return sk.KINDS["ntts"]["default_voice"], "no voice given; tried the default %s" % sk.KINDS["ntts"]["default_voice"]
+    default = sk.KINDS[ctx.target["kind"]].get("default_voice")
+    return default, "no voice given; tried the default %s" % default
 
 
 SILENCE = b"\x00" * 32000  # 1 s of 16 kHz 16-bit mono PCM: the recognizer runs, and answers NoMatch or InitialSilenceTimeout
@@ -422,7 +423,7 @@ def _usp_poll(ctx, probe, exchange, where):
 
 
 def probe_recognition(ctx, probe):
-    locale = ctx.target.get("locale") or sk.KINDS["stt"]["default_locale"]
+    locale = ctx.target.get("locale") or sk.KINDS[ctx.target["kind"]].get("default_locale") or sk.PROBE_LOCALE
     where = "recognition turn at ws%s%s?language=%s" % (ctx.base[len("http"):], "/speech/recognition/interactive/cognitiveservices/v1", locale)
     audio, source = SILENCE, "1 s of silence"
     if ctx.settings.get("probe_speech"):

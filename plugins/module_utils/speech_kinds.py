@@ -53,6 +53,10 @@ KINDS = {
         "default_version": "5.1.0",
         "selector": "locale",
         "default_locale": "en-US",
+        # The list entry's options only some kinds take (plan.py refuses them elsewhere).
+        "takes": ["locale", "decoder_max_count"],
+        # Whether a host directory is mounted at /usr/local/models (custom models); an empty one breaks the other images.
+        "models_mount": False,
         # The readiness probe's exchange (module_utils/usp.py): what the Speech SDK does with this kind.
         "probe": "recognition",
         "tag_form": "{version}-amd64-{locale}",
@@ -72,6 +76,8 @@ KINDS = {
         "default_version": "5.1.0",
         "selector": "model_id",
         # The custom model sets the locale; the entry's optional locale tells the probe (default en-US).
+        "takes": ["model_id", "models_dir", "locale", "decoder_max_count"],
+        "models_mount": True,
         "probe": "recognition",
         # The custom model sets the locale; the tag carries none. The tag list
         # also holds 5.0.0-preview-amd64, where "preview" precedes the platform.
@@ -92,6 +98,8 @@ KINDS = {
         "disconnected": False,
         "default_version": "1.18.0",
         "selector": None,
+        "takes": [],
+        "models_mount": False,
         "probe": "language_id",
         # Every published LID tag ends in -preview.
         "tag_form": "{version}-amd64-preview",
@@ -111,6 +119,8 @@ KINDS = {
         "default_version": "4.1.0",
         "selector": "voice",
         "default_voice": "en-US-AriaNeural",
+        "takes": ["voice"],
+        "models_mount": False,
         "probe": "synthesis",
         "tag_form": "{version}-amd64-{voice}",
         "tag_pattern": r"^(?P<version>" + VERSION_PATTERN + r")-amd64-(?P<voice>" + VOICE_PATTERN + r")(?:-(?P<prerelease>preview))?$",
@@ -139,9 +149,23 @@ LATEST = {
 }
 
 
+# The locale a recognition probe uses when a container has none (custom speech to text without one).
+PROBE_LOCALE = "en-US"
+
+
 def kind_names():
     """The kind names, in the table's order."""
     return list(KINDS)
+
+
+def kinds_taking(option):
+    """The kinds whose list entries take option (for messages: "only custom_stt containers take a model id")."""
+    return [name for name, row in KINDS.items() if option in row["takes"]]
+
+
+def kinds_by(key, value):
+    """The kinds whose row has key equal to value."""
+    return [name for name, row in KINDS.items() if row.get(key) == value]
 
 
 def get_kind(name):

@@ -102,11 +102,11 @@ def _image_parts(item, row, kind, where, problems):
     if voice is not None and not re.match(r"^" + sk.VOICE_PATTERN + r"$", voice, re.IGNORECASE):
         problems.append("%s.voice: %r is not a neural voice name like en-US-AriaNeural" % (where, voice))
         voice = None
-    if locale is not None and kind in ("lid", "ntts"):
+    if locale is not None and "locale" not in row["takes"]:
         problems.append("%s.locale: %s images carry no locale; %s" % (where, kind,
-                        "set voice instead (e.g. en-US-AriaNeural)" if kind == "ntts" else "remove it"))
-    if voice is not None and kind != "ntts":
-        problems.append("%s.voice: only ntts containers take a voice" % where)
+                        "set voice instead (e.g. %s)" % row["default_voice"] if "voice" in row["takes"] else "remove it"))
+    if voice is not None and "voice" not in row["takes"]:
+        problems.append("%s.voice: only %s containers take a voice" % (where, " and ".join(sk.kinds_taking("voice"))))
     if tag is not None:
         parts = sk.match_tag(kind, tag)
         if parts is None:
@@ -125,9 +125,9 @@ def _image_parts(item, row, kind, where, problems):
             voice = voice or latest.get("voice")
     else:
         version = version or row["default_version"]
-        if kind == "stt":
+        if row["selector"] == "locale":
             locale = locale or row["default_locale"]
-        if kind == "ntts":
+        if row["selector"] == "voice":
             voice = voice or row["default_voice"]
         tag = sk.build_tag(kind, version, locale=locale, voice=voice)
     return {"version": version, "locale": locale, "voice": _voice_name(voice) if voice else None, "tag": tag}
@@ -196,15 +196,17 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             problems.append("%s.disconnected: %s containers cannot run disconnected; only %s can" % (
                 where, kind, ", ".join(k for k, r in sk.KINDS.items() if r["disconnected"])))
         model_id = item.get("model_id")
-        if kind == "custom_stt" and not model_id:
-            problems.append("%s.model_id: missing; a custom_stt container needs the id of its custom or base model" % where)
-        if model_id and kind != "custom_stt":
-            problems.append("%s.model_id: only custom_stt containers take a model id" % where)
-        if item.get("models_dir") and kind != "custom_stt":
-            problems.append("%s.models_dir: only custom_stt containers mount /usr/local/models (an empty volume there breaks the other images)" % where)
+        if row["selector"] == "model_id" and not model_id:
+            problems.append("%s.model_id: missing; a %s container needs the id of its custom or base model" % (where, kind))
+        if model_id and "model_id" not in row["takes"]:
+            problems.append("%s.model_id: only %s containers take a model id" % (where, " and ".join(sk.kinds_taking("model_id"))))
+        if item.get("models_dir") and not row["models_mount"]:
+            problems.append("%s.models_dir: only %s containers mount /usr/local/models (an empty volume there breaks the other images)"
+                            % (where, " and ".join(sk.kinds_by("models_mount", True))))
         dmc = item.get("decoder_max_count")
-        if dmc is not None and (dmc < 1 or kind not in ("stt", "custom_stt")):
-            problems.append("%s.decoder_max_count: %s; allowed: a whole number of 1 or more, for stt and custom_stt only" % (where, dmc))
+        if dmc is not None and (dmc < 1 or "decoder_max_count" not in row["takes"]):
+            problems.append("%s.decoder_max_count: %s; allowed: a whole number of 1 or more, for %s only"
+                            % (where, dmc, " and ".join(sk.kinds_taking("decoder_max_count"))))
         level = item.get("log_level")
         proxy = item.get("http_proxy")
         if proxy and (not parse_url(proxy) or parse_url(proxy)["scheme"].lower() not in ("http", "https")):
@@ -227,7 +229,7 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         if item.get("disk_logging") and not output_dir:
             problems.append("%s.disk_logging: JSON disk logs need output_dir (Logging:Disk:Format=json writes to the output mount)" % where)
         license_dir = item.get("license_dir") or (base + "/license" if disconnected else None)
-        models_dir = item.get("models_dir") or (base + "/models" if kind == "custom_stt" else None)
+        models_dir = item.get("models_dir") or (base + "/models" if row["models_mount"] else None)
 
         recommended_mb = sk.gb_to_mb(row["recommended_memory_gb"])
         cpus = item.get("cpus")
