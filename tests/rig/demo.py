@@ -2,6 +2,7 @@
 site.yml run against them end to end.
 
     scripts/demo up      bring it up and run site.yml (again: a re-run on the same fleet)
+    scripts/demo sdk     Microsoft's Speech SDK against a demo host: recognise, synthesise, detect a language
     scripts/demo down    remove the hosts and the support services (images are kept)
     scripts/demo status  the hosts and their endpoints
 
@@ -114,13 +115,49 @@ def run_site(inventory, extra=None):
     return rig.run(cmd + (extra or []), env=env, cwd=rig.ROOT)
 
 
+def url(spec, ip):
+    """How the Speech SDK reaches a container: the scheme the kinds table gives for its kind."""
+    return "%s://%s:%d" % (support.speech_kinds().KINDS[spec["kind"]]["protocol"], ip, spec["host_port"])
+
+
 def endpoints():
     lines = []
     for name, ip in HOSTS.items():
         for spec in PLAN:
-            scheme = "ws" if spec["kind"] in ("stt", "custom_stt") else "http"
-            lines.append("  %-14s %-9s %-11s %s://%s:%d" % (name, spec["name"], spec["kind"], scheme, ip, spec["host_port"]))
+            lines.append("  %-14s %-9s %-11s %s" % (name, spec["name"], spec["kind"], url(spec, ip)))
     return lines
+
+
+def sdk():
+    """What an application does, with Microsoft's Speech SDK, against the first demo host's four containers."""
+    rig.ensure_venv()
+    if not host_running("speech-demo-1"):
+        log("the demo fleet is not up: scripts/demo up")
+        return 1
+    client = rig.ROOT / "tests" / "sdk" / "speech_client.py"
+    python = str(rig.venv_bin("python"))
+    ip = HOSTS["speech-demo-1"]
+    tone = DEMO / "sdk-tone.wav"
+    synthesized = DEMO / "sdk-synthesized.wav"
+    subprocess.run([python, client, "tone", tone], capture_output=True, check=True)
+    by_probe = dict((support.speech_kinds().KINDS[spec["kind"]]["probe"], spec) for spec in PLAN)
+    steps = [
+        ("recognise %s" % tone.name, ["recognize", url(by_probe["recognition"], ip), str(tone), "--locale", "en-US"]),
+        ("synthesise to %s" % synthesized, ["synthesize", url(by_probe["synthesis"], ip), "--voice", "en-US-AriaNeural", "--out", str(synthesized)]),
+        ("detect the language of %s" % tone.name, ["detect", url(by_probe["language_id"], ip), str(tone), "--languages", "en-US,de-DE"]),
+    ]
+    failed = 0
+    for words, args in steps:
+        proc = subprocess.run([python, client] + args, capture_output=True, text=True, check=False)
+        print("  %-42s %s %s" % (words, args[1], proc.stdout.strip() or proc.stderr.strip()[-300:]))
+        failed += proc.returncode != 0
+    print("\nThe Python lines behind each (pip install azure-cognitiveservices-speech):")
+    print("  cfg = speechsdk.SpeechConfig(host='%s'); cfg.speech_recognition_language = 'en-US'" % url(by_probe["recognition"], ip))
+    print("  speechsdk.SpeechRecognizer(cfg, speechsdk.audio.AudioConfig(filename='%s')).recognize_once().text" % tone)
+    print("  cfg = speechsdk.SpeechConfig(host='%s'); cfg.speech_synthesis_voice_name = 'en-US-AriaNeural'" % url(by_probe["synthesis"], ip))
+    print("  speechsdk.SpeechSynthesizer(cfg, speechsdk.audio.AudioOutputConfig(filename='out.wav')).speak_text_async('Hello').get()")
+    print("(The containers are the speech container emulator: a transcript it was told to give, a tone for speech.)")
+    return 1 if failed else 0
 
 
 def up():
@@ -134,7 +171,8 @@ def up():
     start_hosts(info)
     inventory = write_inventory(info, key)
     run_site(inventory)
-    print("\nThe demo fleet is up (%.0f s). Speech endpoints (Speech SDK: SpeechConfig(host=...)):" % (time.time() - started))
+    print("\nThe demo fleet is up (%.0f s). Speech endpoints (Speech SDK: SpeechConfig(host=...); try scripts/demo sdk):"
+          % (time.time() - started))
     print("\n".join(endpoints()))
     ip = HOSTS["speech-demo-1"]
     print("\nTry:  curl http://%s:5003/status     curl http://%s:5000/ready" % (ip, ip))
@@ -163,10 +201,10 @@ def status():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["up", "sdk", "down", "status"])
     args = parser.parse_args(argv)
     try:
-        return {"up": up, "down": down, "status": status}[args.action]()
+        return {"up": up, "sdk": sdk, "down": down, "status": status}[args.action]()
     except rig.RigError as exc:
         log(str(exc))
         return 1
