@@ -41,9 +41,11 @@ def speech_placement_check(facts, plan, varname="speech_containers_list", list_g
 
 
 def speech_dir_paths(plan, data_dir=None):
-    """The directories a plan's containers mount, and the data directory: what preflight asks the host about."""
-    paths = sorted(set(d["path"] for spec in plan for d in spec["dirs"]))
-    return paths + ([data_dir] if data_dir and data_dir not in paths else [])
+    """The directories a plan's containers mount, and the data directory: what preflight asks the host about.
+
+    Only absolute paths: a relative one is refused by the input check, naming its variable."""
+    paths = sorted(set(d["path"] for spec in plan for d in spec["dirs"] if str(d["path"]).startswith("/")))
+    return paths + ([data_dir] if data_dir and data_dir.startswith("/") and data_dir not in paths else [])
 
 
 def speech_url_host(url):
