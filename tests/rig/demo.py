@@ -63,7 +63,7 @@ def host_running(name):
 
 
 def start_hosts(info):
-    image = rig.built_images()["host"][0]
+    image = rig.built_images()[("host", rig.DEFAULT_DISTRO)][0]
     for name, ip in HOSTS.items():
         if host_running(name):
             continue

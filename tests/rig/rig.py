@@ -8,9 +8,13 @@
 
 It makes what it needs itself and reuses it when nothing changed: the virtual
 environment (from requirements.txt), a Docker engine (docker.io, where none
-answers and it may install one), and the local images (a Debian 12 base from
-debootstrap, then the images built on it). Nothing is pulled from a registry:
-every image name starts with localhost/.
+answers and it may install one), and the local images (a Debian base from
+debootstrap for each distribution in DISTROS, then the images built on them).
+Nothing is pulled from a registry: every image name starts with localhost/.
+
+The scenarios are the directories molecule/*/ with a molecule.yml; a first
+line "# rig: support" says the scenario needs the support services (registry,
+billing, DNS), "# rig: apt=chromium" Debian packages the controller needs.
 
 Only the Python standard library is used here, so the system python3 runs it.
 """
@@ -26,22 +30,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SPEECH_CI_CACHE", ROOT / ".cache"))
+# The support services (DNS, registries, billing) are the machine's, shared by every checkout: so are
+# their CA, keys and state, kept here (a second checkout's test run must not replace them under a
+# running demo of the first).
+SUPPORT_HOME = Path(os.environ.get("SPEECH_CI_SUPPORT_HOME")
+                    or ("/var/lib/speech-ci" if os.geteuid() == 0 else str(Path.home() / ".cache" / "speech-ci")))
 VENV = CACHE / "venv"
 COLLECTIONS = CACHE / "collections"
 IMAGES_DIR = ROOT / "tests" / "rig" / "images"
 NAMESPACE, NAME = "onprem", "speech"
 
-# Molecule scenarios in the order they run: whether they need the support
-# services (registry, billing, DNS), and Debian packages the controller needs.
-SCENARIOS = [
-    ("preflight", False, ()),
-    ("docker", False, ()),
-    ("gstreamer", False, ()),
-    ("speech_containers", True, ()),
-    ("speech_containers_faults", True, ()),
-    ("diagnostics", True, ()),
-    ("fleet", True, ("chromium",)),  # the fleet report is rendered in a real headless browser
-]
+# The distributions test hosts are built for: name -> Debian version. The first is the default
+# (SPEECH_CI_IMAGE_<NAME> without a suffix); an image context lists the ones it is built for in
+# its "distros" file (default: the first only). Molecule platforms name the image per distribution,
+# as SPEECH_CI_IMAGE_HOST_TRIXIE.
+DISTROS = {"bookworm": "12", "trixie": "13"}
+DEFAULT_DISTRO = "bookworm"
+
+
+def scenarios():
+    """[(name, needs support, controller packages)] of molecule/*/molecule.yml, in name order but fleet last (the longest)."""
+    found = []
+    for path in sorted((ROOT / "molecule").glob("*/molecule.yml")):
+        header = ""
+        for line in path.read_text().splitlines()[:5]:
+            if line.startswith("# rig:"):
+                header = line[len("# rig:"):]
+        words = header.replace(";", " ").split()
+        packages = tuple(p for w in words if w.startswith("apt=") for p in w[4:].split(",") if p)
+        found.append((path.parent.name, "support" in words, packages))
+    return sorted(found, key=lambda s: (s[0] == "fleet", s[0]))
 
 
 # Every capability Docker 20.10 (Debian 12's docker.io) knows, but SYS_RESOURCE:
@@ -155,9 +173,22 @@ def tool_env(extra=None):
     # Molecule interpolates ${VAR} before parsing YAML: this lands as a YAML list.
     env["SPEECH_CI_HOST_CAPABILITIES"] = "[" + ", ".join(HOST_CAPABILITIES) + "]"
     env.update(image_env())
+    # The key test hosts reached over SSH take (the image makes the user deploy; prepare puts the key in).
+    env["SPEECH_CI_SSH_KEY"] = str(SUPPORT_HOME / "ssh" / "id_ed25519")
     if extra:
         env.update(extra)
     return env
+
+
+def ensure_ssh_key():
+    """The machine's key for test hosts reached over SSH (made once)."""
+    key = SUPPORT_HOME / "ssh" / "id_ed25519"
+    if key.exists() and key.with_suffix(".pub").exists():
+        return key
+    ensure_host_tools()
+    key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "speech-ci test hosts", "-f", key])
+    return key
 
 
 # --------------------------------------------------------------------------
@@ -181,7 +212,8 @@ def can_install():
 
 
 def ensure_host_tools():
-    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"), ("openssl", "openssl")) if not shutil.which(tool)]
+    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"), ("openssl", "openssl"), ("ssh", "openssh-client"))
+               if not shutil.which(tool)]
     if not missing:
         return
     if not can_install():
@@ -224,7 +256,7 @@ def ensure_engine():
 
 
 def apt_mirror():
-    """The Debian mirror apt uses on this machine (deb822 or one-line sources)."""
+    """The Debian mirror apt uses on this machine (deb822 or one-line sources; not the security one)."""
     sources = [Path("/etc/apt/sources.list")] + sorted(Path("/etc/apt/sources.list.d").glob("*"))
     for src in sources:
         if not src.is_file():
@@ -232,15 +264,15 @@ def apt_mirror():
         uris, suites = [], []
         for line in src.read_text(errors="replace").splitlines():
             line = line.strip()
-            if line.startswith("deb ") and " bookworm " in line + " ":
+            if line.startswith("deb "):
                 fields = [f for f in line.split() if not f.startswith("[")]
-                if len(fields) >= 3 and fields[2] == "bookworm" and "security" not in fields[1]:
+                if len(fields) >= 3 and "security" not in fields[1] and "/debian" in fields[1] and "security" not in fields[2]:
                     return fields[1]
             if line.startswith("URIs:"):
                 uris = line.split()[1:]
             if line.startswith("Suites:"):
                 suites = line.split()[1:]
-            if uris and suites and "bookworm" in suites and "security" not in uris[0]:
+            if uris and suites and "security" not in uris[0] and not any("security" in s for s in suites) and "/debian" in uris[0]:
                 return uris[0]
     return "http://deb.debian.org/debian"
 
@@ -249,40 +281,51 @@ def image_exists(ref):
     return subprocess.run(["docker", "image", "inspect", ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
-def base_image():
+def base_image(distro=DEFAULT_DISTRO):
+    """(ref, mirror) of the debootstrapped base of a distribution."""
     mirror = apt_mirror()
-    return "localhost/speech-ci/debian12-base:" + digest("bookworm minbase", mirror, IMAGES_DIR / "base.sh"), mirror
+    return "localhost/speech-ci/debian%s-base:%s" % (DISTROS[distro], digest("%s minbase" % distro, mirror, IMAGES_DIR / "base.sh")), mirror
+
+
+def image_distros(ctx):
+    """The distributions an image context is built for (its "distros" file; default the first)."""
+    listed = (ctx / "distros").read_text().split() if (ctx / "distros").is_file() else [DEFAULT_DISTRO]
+    return [d for d in listed if d in DISTROS]
 
 
 def built_images():
-    """name -> (ref, context dir) for every image under tests/rig/images/."""
-    base = base_image()[0]
+    """(name, distro) -> (ref, context dir, base ref) for every image under tests/rig/images/ and each of its distributions."""
     found = {}
     for ctx in sorted(p for p in IMAGES_DIR.iterdir() if (p / "Dockerfile").is_file()):
-        found[ctx.name] = ("localhost/speech-ci/%s:%s" % (ctx.name, digest(base, ctx)), ctx)
+        for distro in image_distros(ctx):
+            base = base_image(distro)[0]
+            suffix = "" if distro == DEFAULT_DISTRO else "-" + distro
+            found[(ctx.name, distro)] = ("localhost/speech-ci/%s%s:%s" % (ctx.name, suffix, digest(base, ctx)), ctx, base)
     return found
 
 
 def image_env():
     env = {"SPEECH_CI_IMAGE_BASE": base_image()[0]}
-    for name, image in built_images().items():
-        ref = image[0]
-        env["SPEECH_CI_IMAGE_" + name.upper().replace("-", "_")] = ref
+    for (name, distro), image in built_images().items():
+        key = "SPEECH_CI_IMAGE_" + name.upper().replace("-", "_")
+        env[key + "_" + distro.upper()] = image[0]
+        if distro == DEFAULT_DISTRO:
+            env[key] = image[0]
     return env
 
 
-def ensure_base_image():
-    ref, mirror = base_image()
+def ensure_base_image(distro=DEFAULT_DISTRO):
+    ref, mirror = base_image(distro)
     if image_exists(ref):
         log("base image present: " + ref)
         return ref
     ensure_host_tools()
-    rootfs = CACHE / "rootfs"
+    rootfs = CACHE / ("rootfs-" + distro)
     if rootfs.exists():
         shutil.rmtree(rootfs)
-    log("debootstrap bookworm from %s" % mirror)
-    run(["debootstrap", "--variant=minbase", "bookworm", rootfs, mirror])
-    run(["bash", IMAGES_DIR / "base.sh", rootfs, mirror])
+    log("debootstrap %s from %s" % (distro, mirror))
+    run(["debootstrap", "--variant=minbase", distro, rootfs, mirror])
+    run(["bash", IMAGES_DIR / "base.sh", rootfs, mirror, distro])
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
     run(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-", ref], input_bytes=tar.stdout.read())
     tar.wait()
@@ -291,13 +334,15 @@ def ensure_base_image():
 
 
 def ensure_images():
-    base = ensure_base_image()
-    for name, (ref, ctx) in built_images().items():
+    for distro in DISTROS:
+        ensure_base_image(distro)
+    for (name, distro), (ref, ctx, base) in built_images().items():
         if image_exists(ref):
             log("image present: " + ref)
             continue
         log("building " + ref)
-        run(["docker", "build", "-q", "--pull=false", "--build-arg", "BASE=" + base, "-t", ref, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
+        run(["docker", "build", "-q", "--pull=false", "--build-arg", "BASE=" + base, "--build-arg", "SUITE=" + distro, "-t", ref, ctx],
+            env=dict(os.environ, DOCKER_BUILDKIT="0"))
 
 
 # --------------------------------------------------------------------------
@@ -342,7 +387,7 @@ def part_sanity():
 def part_molecule(scenario):
     from support import ensure_support  # noqa: E402  (only scenarios that need it pay for it)
 
-    needs_support, packages = [(support, pkgs) for name, support, pkgs in SCENARIOS if name == scenario][0]
+    needs_support, packages = [(support, pkgs) for name, support, pkgs in scenarios() if name == scenario][0]
     missing = [pkg for pkg in packages if not shutil.which(pkg)]
     if missing:
         if not can_install():
@@ -357,7 +402,7 @@ def part_molecule(scenario):
 
 
 def plan_parts(requested):
-    names = [scenario[0] for scenario in SCENARIOS]
+    names = [scenario[0] for scenario in scenarios()]
     if not requested:
         return ["unit", "lint", "sanity"] + ["molecule:" + s for s in names]
     parts = []
@@ -381,7 +426,7 @@ def main(argv=None):
     parser.add_argument("--setup", action="store_true", help="only make the venv and link the checkout into .cache/collections")
     args = parser.parse_args(argv)
     if args.list:
-        print("unit lint sanity molecule " + " ".join("molecule:" + scenario[0] for scenario in SCENARIOS))
+        print("unit lint sanity molecule " + " ".join("molecule:" + scenario[0] for scenario in scenarios()))
         return 0
     sys.path.insert(0, str(Path(__file__).parent))
     if args.setup:
@@ -411,7 +456,7 @@ def main(argv=None):
     ok = step("setup: virtual environment", ensure_venv)
     ok = ok and step("setup: collection path", ensure_collection_link)
     if ok and any(p.startswith("molecule") for p in parts):
-        ok = step("setup: Docker engine", ensure_engine) and step("setup: local images", ensure_images)
+        ok = step("setup: Docker engine", ensure_engine) and step("setup: local images", ensure_images) and step("setup: SSH key", ensure_ssh_key)
     if ok:
         for part in parts:
             if part.startswith("molecule:"):

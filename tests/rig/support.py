@@ -16,12 +16,13 @@ Everything runs on the machine's Docker engine, on the user-defined network
     172.30.0.11  billing: the speech emulator in billing mode, HTTPS on 443, admin HTTP on 8080
     172.30.0.12  registry B: the same registry on mirror.speech.test:5443 with htpasswd auth
 
-A test CA (.cache/support/ca/) signs every server certificate; the emulator images
+A test CA (in rig.SUPPORT_HOME: /var/lib/speech-ci for root, shared by every checkout
+on the machine, as the services are) signs every server certificate; the emulator images
 trust it in their system store, and test hosts trust it where the scenario says.
 The emulator images are pushed under Microsoft's repository paths (from
 plugins/module_utils/speech_kinds.py), so a host that resolves through the DNS
 above and trusts the CA pulls mcr.microsoft.com/azure-cognitive-services/... as
-from Microsoft. What scenarios need lands in .cache/support/support.json (the
+from Microsoft. What scenarios need lands in <support home>/support.json (the
 path is in SPEECH_CI_SUPPORT). Every step is idempotent: images are reused by
 content hash, running containers by configuration hash, pushed tags by digest.
 """
@@ -48,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rig  # noqa: E402  (the rig's paths, digests, base image and engine helpers)
 
 ROOT = rig.ROOT
-SUPPORT = rig.CACHE / "support"
+SUPPORT = rig.SUPPORT_HOME
 TEMPLATES = Path(__file__).resolve().parent / "support"
 EMULATOR = ROOT / "tests" / "emulator" / "speech_emulator"  # a package: python3 -m speech_emulator
 

@@ -26,10 +26,18 @@ def installed(tmp_path_factory):
     return work / "collections", names
 
 
-def test_the_tarball_holds_the_collection_and_not_the_test_rig(installed):
+# What a user needs: the collection's code and docs, an example project, the changelog. Nothing of the test rig
+# or of the developers' tools.
+USER_ENTRIES = {"MANIFEST.json", "FILES.json", "README.md", "meta", "plugins", "playbooks", "roles", "examples", "changelogs"}
+
+
+def test_the_tarball_holds_only_what_a_user_needs(installed):
     _path, names = installed
     assert "playbooks/site.yml" in names and "plugins/modules/host_facts.py" in names and "roles/speech_containers/tasks/main.yml" in names
-    assert not [n for n in names if n.startswith(("tests/", "molecule/", ".cache", "bench/", "scripts/"))]
+    assert "examples/project/site.yml" in names
+    top = set(n.split("/", 1)[0] for n in names if n not in (".", ""))
+    assert top <= USER_ENTRIES, sorted(top - USER_ENTRIES)
+    assert not [n for n in names if n.startswith("changelogs/fragments/")], "fragments are the developers' (the changelog is built from them)"
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)

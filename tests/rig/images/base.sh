@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Trims a fresh debootstrap tree before it becomes localhost/speech-ci/debian12-base.
-# $1: the tree, $2: the Debian mirror the machine's apt uses (kept for apt inside images).
+# Trims a fresh debootstrap tree before it becomes localhost/speech-ci/debian<version>-base.
+# $1: the tree, $2: the Debian mirror the machine's apt uses (kept for apt inside images),
+# $3: the suite (bookworm, trixie).
 set -euo pipefail
-root=$1 mirror=$2
+root=$1 mirror=$2 suite=${3:-bookworm}
 cat > "$root/etc/apt/sources.list" <<SRC
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
+deb $mirror $suite main
+deb $mirror $suite-updates main
 SRC
 cat > "$root/etc/apt/apt.conf.d/90onprem-speech-ci" <<'CONF'
 APT::Install-Recommends "false";

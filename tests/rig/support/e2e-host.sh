@@ -16,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-support_json=${SPEECH_CI_SUPPORT:-$root/.cache/support/support.json}
+support_json=${SPEECH_CI_SUPPORT:-/var/lib/speech-ci/support.json}
 [ -f "$support_json" ] || { echo "no $support_json: run python3 tests/rig/support.py up first" >&2; exit 2; }
 
 j() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$support_json" "$1"; }

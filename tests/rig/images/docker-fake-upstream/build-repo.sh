@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Builds a signed apt repository laid out like download.docker.com/linux/debian
-# under $1, from Debian 12's docker.io, containerd and runc renamed to Docker's
-# upstream package names. Versions carry "fake" so nobody mistakes them. docker-ce
+# under $1, for the suite of the image it runs in (bookworm, trixie), from that
+# suite's docker.io, containerd and runc (and trixie's docker-cli) renamed to
+# Docker's upstream package names. Versions carry "fake" so nobody mistakes them. docker-ce
 # and docker-ce-cli come in two versions (fake1, fake2: the same engine), so a
 # test can change docker_version; like docker.io, their maintainer scripts only
 # start the engine, they do not restart one that runs.
 set -euo pipefail
 out=$1
 repo=$out/linux/debian
-ce_version='5:20.10.24~fake1-1~debian.12~bookworm'
-ce_version2='5:20.10.24~fake2-1~debian.12~bookworm'
-containerd_version='1.6.20~fake1-1'
+. /etc/os-release
+suite=$VERSION_CODENAME
 work=$(mktemp -d)
 cd "$work"
 apt-get download docker.io containerd runc
+# Trixie splits the client out of docker.io (docker-cli, only recommended); bookworm's docker.io carries it.
+apt-get download docker-cli 2>/dev/null || true
+engine=$(dpkg-deb -f docker.io_*.deb Version | sed 's/^[0-9]*://; s/[+~-].*//')
+ce_version="5:$engine~fake1-1~debian.$VERSION_ID~$suite"
+ce_version2="5:$engine~fake2-1~debian.$VERSION_ID~$suite"
+containerd_version="$(dpkg-deb -f containerd_*.deb Version | sed 's/^[0-9]*://; s/[+~-].*//')~fake1-1"
 
 # field NAME FILE VALUE: replace (or add) one control field.
 field() {
@@ -30,15 +36,29 @@ ctl=ce/DEBIAN/control
 sed -i '/^Built-Using:/d;/^Source:/d' "$ctl"
 field Package "$ctl" docker-ce
 field Version "$ctl" "$ce_version"
-field Depends "$ctl" 'libc6 (>= 2.34), libdevmapper1.02.1 (>= 2:1.02.97), libsystemd0, adduser, containerd.io (>= 1.4~), iptables, lsb-base, tini, docker-ce-cli'
+# docker.io's own dependencies, containerd and runc replaced by containerd.io, and the client by docker-ce-cli.
+depends=$(dpkg-deb -f docker.io_*.deb Depends | tr ',' '\n' | sed 's/^ *//' | grep -v -e '^containerd' -e '^runc' -e '^docker-cli' | paste -sd, - | sed 's/,/, /g')
+field Depends "$ctl" "$depends, containerd.io (>= 1.4~), docker-ce-cli"
+sed -i '/^Recommends:/d;/^Suggests:/d;/^Breaks:/d' "$ctl"
 field Conflicts "$ctl" 'docker, docker-engine, docker.io'
 field Replaces "$ctl" 'docker-engine, docker.io'
 field Description "$ctl" 'FAKE docker-ce for tests (Debian docker.io repackaged)'
 sed -i '/^ /d' "$ctl"
 
-# docker-ce-cli: upstream splits the CLI out; here docker-ce carries it, so this is empty.
-mkdir -p cli/DEBIAN cli/usr/share/doc/docker-ce-cli
-cat > cli/DEBIAN/control <<CTL
+# docker-ce-cli: upstream splits the CLI out. Trixie's docker-cli repackaged; on bookworm docker-ce carries
+# the CLI (docker.io's files), so this one is empty.
+if ls docker-cli_*.deb >/dev/null 2>&1; then
+  dpkg-deb -R docker-cli_*.deb cli
+  ctl=cli/DEBIAN/control
+  sed -i '/^Built-Using:/d;/^Source:/d;/^Recommends:/d;/^Suggests:/d;/^Breaks:/d;/^ /d' "$ctl"
+  field Package "$ctl" docker-ce-cli
+  field Version "$ctl" "$ce_version"
+  field Conflicts "$ctl" 'docker-cli'
+  field Replaces "$ctl" 'docker-cli, docker.io'
+  field Description "$ctl" "FAKE docker-ce-cli for tests ($suite's docker-cli repackaged)"
+else
+  mkdir -p cli/DEBIAN cli/usr/share/doc/docker-ce-cli
+  cat > cli/DEBIAN/control <<CTL
 Package: docker-ce-cli
 Version: $ce_version
 Architecture: amd64
@@ -46,7 +66,8 @@ Maintainer: onprem.speech tests <tests@localhost>
 Conflicts: docker.io
 Description: FAKE docker-ce-cli for tests (empty; docker-ce carries the CLI)
 CTL
-echo "test fixture" > cli/usr/share/doc/docker-ce-cli/README
+  echo "test fixture" > cli/usr/share/doc/docker-ce-cli/README
+fi
 
 # containerd.io: containerd and runc together, as upstream ships them.
 dpkg-deb -R containerd_*.deb cio
@@ -78,15 +99,15 @@ for deb in "$pool"/*.deb; do
 done
 
 cd "$repo"
-dist=dists/bookworm
+dist=dists/$suite
 mkdir -p "$dist/stable/binary-amd64"
 apt-ftparchive packages pool/stable > "$dist/stable/binary-amd64/Packages"
 gzip -9k "$dist/stable/binary-amd64/Packages"
 apt-ftparchive \
   -o APT::FTPArchive::Release::Origin=onprem-speech-tests \
   -o APT::FTPArchive::Release::Label=fake-docker \
-  -o APT::FTPArchive::Release::Suite=bookworm \
-  -o APT::FTPArchive::Release::Codename=bookworm \
+  -o APT::FTPArchive::Release::Suite=$suite \
+  -o APT::FTPArchive::Release::Codename=$suite \
   -o APT::FTPArchive::Release::Components=stable \
   -o APT::FTPArchive::Release::Architectures=amd64 \
   release "$dist" > "$work/Release"
