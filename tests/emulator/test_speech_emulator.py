@@ -214,6 +214,17 @@ def test_status_could_not_connect_when_billing_is_down_or_stopped(launch, billin
     assert get_json(speech.base + "/status")[1]["apiStatus"] == "CouldNotConnect"
 
 
+def test_billing_down_for_one_endpoint_name_only(launch, billing):
+    """Scenarios that run side by side share billing: one takes billing down for its endpoint name alone."""
+    speech = launch("ntts", *connected(billing)).wait_ready()
+    billing.post("/admin/down", {"host": "faults.cognitiveservices.azure.com"})
+    assert get_json(speech.base + "/status")[0] == 200
+    billing.post("/admin/down", {"host": "127.0.0.1"})
+    assert get_json(speech.base + "/status")[1]["apiStatus"] == "CouldNotConnect"
+    billing.post("/admin/up", {"host": "127.0.0.1"})
+    assert get_json(speech.base + "/status")[0] == 200
+
+
 def test_invalid_key_refuses_queries(launch, billing):
     speech = launch("ntts", *connected(billing, INVALID)).wait_ready()
     wait_for(lambda: speech.synth()[0] == 401)

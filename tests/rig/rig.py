@@ -25,7 +25,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +51,12 @@ DEFAULT_DISTRO = "bookworm"
 
 
 def scenarios():
-    """[(name, needs support, controller packages)] of molecule/*/molecule.yml, in name order but fleet last (the longest)."""
+    """[(name, needs support, controller packages, minutes)] of molecule/*/molecule.yml, longest first.
+
+    The header line "# rig: support apt=chromium minutes=18" says what a scenario needs and about
+    how long it takes on a 2-core machine: the rig starts the longest first, so that two lanes end
+    close together.
+    """
     found = []
     for path in sorted((ROOT / "molecule").glob("*/molecule.yml")):
         header = ""
@@ -58,8 +65,9 @@ def scenarios():
                 header = line[len("# rig:"):]
         words = header.replace(";", " ").split()
         packages = tuple(p for w in words if w.startswith("apt=") for p in w[4:].split(",") if p)
-        found.append((path.parent.name, "support" in words, packages))
-    return sorted(found, key=lambda s: (s[0] == "fleet", s[0]))
+        minutes = [float(w[8:]) for w in words if w.startswith("minutes=")]
+        found.append((path.parent.name, "support" in words, packages, minutes[0] if minutes else 5.0))
+    return sorted(found, key=lambda s: (-s[3], s[0]))
 
 
 # Every capability Docker 20.10 (Debian 12's docker.io) knows, but SYS_RESOURCE:
@@ -79,7 +87,25 @@ class RigError(Exception):
     """A plain-words reason the rig cannot go on."""
 
 
+# Where a thread's part writes (a log file when parts run side by side; the console otherwise).
+OUTPUT = threading.local()
+
+
+def sink():
+    return getattr(OUTPUT, "file", None)
+
+
 def log(msg):
+    target = sink()
+    if target is not None:
+        target.write("[rig] " + msg + "\n")
+        target.flush()
+    else:
+        print("[rig] " + msg, flush=True)
+
+
+def say(msg):
+    """To the console, whatever the thread's sink."""
     print("[rig] " + msg, flush=True)
 
 
@@ -87,14 +113,15 @@ def run(cmd, check=True, capture=False, env=None, cwd=None, quiet=False, input_b
     """Run a command; raise RigError naming it when it fails and check is set."""
     if not quiet:
         log("$ " + " ".join(str(c) for c in cmd))
+    target = sink()
     proc = subprocess.run(
         [str(c) for c in cmd],
         check=False,
         cwd=cwd,
         env=env,
         input=input_bytes,
-        stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.PIPE if capture else None,
+        stdout=subprocess.PIPE if capture else target,
+        stderr=subprocess.PIPE if capture else (subprocess.STDOUT if target is not None else None),
     )
     if check and proc.returncode != 0:
         detail = ""
@@ -384,18 +411,30 @@ def part_sanity():
     run([venv_bin("ansible-test"), "sanity", "--venv", "--python", py, "--color", "no"], cwd=tree, env=tool_env())
 
 
-def part_molecule(scenario):
-    from support import ensure_support  # noqa: E402  (only scenarios that need it pay for it)
+def scenario_needs(names):
+    """Install the controller packages and start the support services the scenarios need (once, before any runs)."""
+    from support import ensure_support  # noqa: E402  (only runs that need it pay for it)
 
-    needs_support, packages = [(support, pkgs) for name, support, pkgs in scenarios() if name == scenario][0]
-    missing = [pkg for pkg in packages if not shutil.which(pkg)]
+    chosen = [s for s in scenarios() if s[0] in names]
+    missing = sorted({pkg for _n, _s, pkgs, _m in chosen for pkg in pkgs if not shutil.which(pkg)})
     if missing:
         if not can_install():
-            raise RigError("scenario %s needs %s on this machine, and the rig can only install it as root on Debian" % (scenario, ", ".join(missing)))
+            raise RigError("the scenarios need %s on this machine, and the rig can only install it as root on Debian" % ", ".join(missing))
         apt_install(*missing)
-    if needs_support:
+    if any(needs for _n, needs, _p, _m in chosen):
         ensure_support(tool_env())
+
+
+def part_molecule(scenario):
     run([venv_bin("molecule"), "test", "-s", scenario], cwd=ROOT, env=tool_env())
+
+
+def setup_machine(scenario_names):
+    """What Molecule scenarios need on this machine: the engine, the images, the SSH key, packages and support services."""
+    ensure_engine()
+    ensure_images()
+    ensure_ssh_key()
+    scenario_needs(scenario_names)
 
 
 # --------------------------------------------------------------------------
@@ -418,12 +457,57 @@ def plan_parts(requested):
     return parts
 
 
+class Runner:
+    """Runs parts, records their results, and sends each part's output to the console or its own log."""
+
+    def __init__(self, keep_going):
+        self.keep_going = keep_going
+        self.results = []
+        self.lock = threading.Lock()
+        self.failed = False
+
+    def step(self, label, fn, *fargs, to_file=False):
+        if self.failed and not self.keep_going:
+            return False
+        t0 = time.time()
+        logfile = CACHE / "logs" / ("%s.log" % label.replace(":", "-").replace(" ", "-"))
+        handle = None
+        if to_file:
+            logfile.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(logfile, "w", encoding="utf-8", errors="replace")
+            OUTPUT.file = handle
+            say("%s: started (log: %s)" % (label, logfile))
+        try:
+            fn(*fargs)
+            result = "passed"
+        except Exception as exc:  # noqa: BLE001  (any failure lands in the summary)
+            result = "FAILED"
+            log("%s failed: %s" % (label, exc))
+        finally:
+            OUTPUT.file = None
+            if handle:
+                handle.close()
+        seconds = time.time() - t0
+        with self.lock:
+            self.results.append((label, result, seconds))
+            if result != "passed":
+                self.failed = True
+        if to_file:
+            say("%s: %s in %.0f s" % (label, result, seconds))
+            if result != "passed":
+                tail = logfile.read_text(errors="replace").splitlines()[-80:]
+                print("---- last %d lines of %s ----\n%s\n---- end of %s ----" % (len(tail), logfile, "\n".join(tail), label), flush=True)
+        return result == "passed"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parts", nargs="*", help="unit, lint, sanity, molecule, molecule:<scenario> (default: all)")
     parser.add_argument("--list", action="store_true", help="print the parts and scenarios, and stop")
     parser.add_argument("--keep-going", action="store_true", help="run every part even after one fails")
     parser.add_argument("--setup", action="store_true", help="only make the venv and link the checkout into .cache/collections")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("SPEECH_CI_JOBS", "2")),
+                        help="Molecule scenarios run side by side (default 2, or SPEECH_CI_JOBS); 1 runs them one by one on the console")
     args = parser.parse_args(argv)
     if args.list:
         print("unit lint sanity molecule " + " ".join("molecule:" + scenario[0] for scenario in scenarios()))
@@ -434,46 +518,42 @@ def main(argv=None):
         ensure_collection_link()
         log("ready: activate with `. %s/bin/activate`; ansible.cfg finds the collection in %s" % (VENV, COLLECTIONS))
         return 0
-    results = []
     started = time.time()
-
-    def step(label, fn, *fargs):
-        t0 = time.time()
-        try:
-            fn(*fargs)
-            results.append((label, "passed", time.time() - t0))
-            return True
-        except Exception as exc:  # noqa: BLE001  (any failure lands in the summary)
-            results.append((label, "FAILED", time.time() - t0))
-            log("%s failed: %s" % (label, exc))
-            return False
-
     try:
         parts = plan_parts(args.parts)
     except RigError as exc:
         log(str(exc))
         return 2
-    ok = step("setup: virtual environment", ensure_venv)
-    ok = ok and step("setup: collection path", ensure_collection_link)
-    if ok and any(p.startswith("molecule") for p in parts):
-        ok = step("setup: Docker engine", ensure_engine) and step("setup: local images", ensure_images) and step("setup: SSH key", ensure_ssh_key)
+    runner = Runner(args.keep_going)
+    static = [p for p in parts if not p.startswith("molecule:")]
+    molecule = [p.split(":", 1)[1] for p in parts if p.startswith("molecule:")]
+    jobs = max(1, args.jobs)
+    ok = runner.step("setup: virtual environment", ensure_venv) and runner.step("setup: collection path", ensure_collection_link)
     if ok:
-        for part in parts:
-            if part.startswith("molecule:"):
-                passed = step(part, part_molecule, part.split(":", 1)[1])
-            else:
-                passed = step(part, globals()["part_" + part])
-            ok = ok and passed
-            if not passed and not args.keep_going:
-                break
+        # The machine's setup (engine, images, support services: mostly waiting on the network and
+        # debootstrap) runs beside unit, lint and sanity (mostly CPU); those write to their logs then.
+        side_by_side = bool(molecule) and bool(static) and jobs > 1
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            machine = pool.submit(runner.step, "setup: machine", setup_machine, molecule) if molecule else None
+            for part in static:
+                runner.step(part, globals()["part_" + part], to_file=side_by_side)
+            machine_ok = machine.result() if machine else True
+        if molecule and machine_ok and not (runner.failed and not args.keep_going):
+            # Scenarios, longest first, on `jobs` lanes; each writes to .cache/logs/molecule-<name>.log.
+            lanes = min(jobs, len(molecule))
+            with ThreadPoolExecutor(max_workers=lanes) as pool:
+                for name in molecule:
+                    pool.submit(runner.step, "molecule:" + name, part_molecule, name, to_file=lanes > 1)
+        ok = not runner.failed
+    results = runner.results
     print("\n==== onprem.speech test summary ====")
     for label, result, seconds in results:
         print("  %-36s %-7s %7.1f s" % (label, result, seconds))
     skipped = [p for p in parts if p not in [r[0] for r in results]]
     for label in skipped:
         print("  %-36s %-7s" % (label, "not run"))
-    print("  %-36s %-7s %7.1f s" % ("total", "passed" if ok else "FAILED", time.time() - started))
-    return 0 if ok else 1
+    print("  %-36s %-7s %7.1f s" % ("total (wall clock)", "passed" if ok and not skipped else "FAILED", time.time() - started))
+    return 0 if ok and not skipped else 1
 
 
 if __name__ == "__main__":

@@ -58,6 +58,10 @@ SUPPORT_JSON = SUPPORT / "support.json"
 NETWORK = "speech-ci"
 SUBNET = "172.30.0.0/24"
 GATEWAY = "172.30.0.1"
+# Addresses Docker hands out itself: the upper half. The lower half is for fixed ones (support
+# services .2-.19, demo hosts .21-.23, the fleet scenario .41-.43), so a scenario running beside
+# another never finds its fixed address taken.
+IP_RANGE = "172.30.0.128/25"
 DNS_IP = "172.30.0.2"
 REGISTRY_A_IP = "172.30.0.10"
 BILLING_IP = "172.30.0.11"
@@ -332,12 +336,21 @@ def prune_images(refs):
 def ensure_network():
     found = docker("network", "inspect", NETWORK, "--format", "{{json .IPAM.Config}}", check=False)
     if found is not None:
-        subnets = [c.get("Subnet") for c in json.loads(found or "[]")]
-        if SUBNET not in subnets:
-            raise rig.RigError("the Docker network %s exists with subnet %s, not %s: remove it (support.py down)" % (NETWORK, subnets, SUBNET))
-        return
-    log("creating the network %s (%s)" % (NETWORK, SUBNET))
-    docker("network", "create", "--driver", "bridge", "--subnet", SUBNET, "--gateway", GATEWAY, "--label", LABEL + "=1", NETWORK)
+        ranges = [(c.get("Subnet"), c.get("IPRange")) for c in json.loads(found or "[]")]
+        if (SUBNET, IP_RANGE) in ranges:
+            return
+        attached = docker("network", "inspect", NETWORK, "--format", "{{range .Containers}}{{.Name}} {{end}}").split()
+        strangers = [name for name in attached if name not in CONTAINERS.values()]
+        if strangers:
+            raise rig.RigError("the Docker network %s has subnet/range %s, not %s/%s, and containers other than the support services "
+                               "use it (%s): stop them and run support.py down" % (NETWORK, ranges, SUBNET, IP_RANGE, ", ".join(strangers)))
+        log("the network %s has subnet/range %s: making it again with %s, range %s" % (NETWORK, ranges, SUBNET, IP_RANGE))
+        for name in attached:
+            docker("rm", "-f", name)
+        docker("network", "rm", NETWORK)
+    log("creating the network %s (%s, dynamic addresses from %s)" % (NETWORK, SUBNET, IP_RANGE))
+    docker("network", "create", "--driver", "bridge", "--subnet", SUBNET, "--ip-range", IP_RANGE, "--gateway", GATEWAY,
+           "--label", LABEL + "=1", NETWORK)
 
 
 def container_state(name):

@@ -25,6 +25,8 @@ class Billing:
         self.license_days = license_days
         self.lock = threading.Lock()
         self.down = False
+        # Endpoint host names billing does not answer for (a test scenario's own name; the others go on).
+        self.down_hosts = set()
         with open(keys_path, encoding="utf-8") as fh:
             self.keys = json.load(fh).get("keys", {})
         self.usage = {}
@@ -82,7 +84,8 @@ def make_billing_handler(billing):
                 raw = self.body()
             except ValueError:
                 return self.refuse(413, "Unknown", "body too large")
-            if b.down:
+            host = (self.headers.get("Host") or "").split(":")[0].lower()
+            if b.down or host in b.down_hosts:
                 # As if unreachable: no answer at all.
                 self.close_connection = True
                 try:
@@ -215,14 +218,23 @@ def make_admin_handler(billing):
                 payload = json.loads(raw.decode() or "{}")
             except ValueError:
                 return self.reply(400, {"error": "the body must be JSON"})
+            host = str(payload.get("host") or "").lower() if isinstance(payload, dict) else ""
             if path == "/admin/down":
-                b.down = True
-                b.log("admin: billing is DOWN (requests get no answer)")
-                return self.reply(200, {"down": True})
+                # {"host": name}: down for that endpoint name only (scenarios run side by side share billing).
+                if host:
+                    b.down_hosts.add(host)
+                else:
+                    b.down = True
+                b.log("admin: billing is DOWN for %s (requests get no answer)" % (host or "every endpoint"))
+                return self.reply(200, {"down": b.down, "down_hosts": sorted(b.down_hosts)})
             if path == "/admin/up":
-                b.down = False
-                b.log("admin: billing is up")
-                return self.reply(200, {"down": False})
+                if host:
+                    b.down_hosts.discard(host)
+                else:
+                    b.down = False
+                    b.down_hosts.clear()
+                b.log("admin: billing is up for %s" % (host or "every endpoint"))
+                return self.reply(200, {"down": b.down, "down_hosts": sorted(b.down_hosts)})
             if path == "/admin/reset":
                 with b.lock:
                     b.usage = {}
