@@ -114,6 +114,9 @@ def container_summary(listed, inspect):
         "kind": labels.get(LABEL_KIND),
         "spec_hash": labels.get(LABEL_HASH),
         "spec": parse_spec_label(labels),
+        # The limits `docker update` can change in place, as the engine has them (None without an inspect).
+        "limits": {"nano_cpus": (inspect.get("HostConfig") or {}).get("NanoCpus"), "memory": (inspect.get("HostConfig") or {}).get("Memory")}
+        if inspect else None,
         "published_ports": published_ports(inspect) if inspect else [
             {"host_ip": p.get("IP") or "", "host_port": p.get("PublicPort"), "container_port": p.get("PrivatePort"), "protocol": p.get("Type") or "tcp"}
             for p in listed.get("Ports") or [] if p.get("PublicPort")],

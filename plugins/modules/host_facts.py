@@ -16,6 +16,12 @@ description:
   - Reads the target's CPU, memory, cgroup limits, listening ports and Docker engine,
     and returns them as the C(speech_host) fact, for the preflight checks that decide
     whether a host can run the speech containers it is given.
+  - It is also the collection's one look at a host. Asked for them, it reports in the same call the packages, files,
+    services, groups and GStreamer elements the roles compare, and the speech containers, images and directories;
+    site.yml's preflight asks once for everything, and the roles then compare on the controller and call a changing
+    module only where something differs.
+  - It always sets the setup facts the roles read (C(distribution), C(distribution_major_version), C(distribution_version),
+    C(distribution_release), C(os_family), C(service_mgr)), from C(/etc/os-release), so no play needs M(ansible.builtin.setup).
   - CPU facts come from C(/proc/cpuinfo) and C(/sys/devices/system/cpu/cpu*/cpufreq); they describe
     the CPU as seen I(inside) the target (a virtual machine sees the flags its hypervisor exposes).
   - The cgroup limits are those of the module's own process, resolved from C(/proc/self/cgroup)
@@ -51,6 +57,60 @@ options:
     type: list
     elements: str
     default: []
+  packages:
+    description:
+      - Names or shell-style patterns (V(docker*)) of packages to report when installed; see RV(ansible_facts.speech_host.packages).
+      - Read from C(/var/lib/dpkg/status) where it exists, else with one C(rpm -qa).
+    type: list
+    elements: str
+    default: []
+  files:
+    description:
+      - Absolute paths of files to describe (existence, owner, mode, SHA-256); see RV(ansible_facts.speech_host.files).
+    type: list
+    elements: str
+    default: []
+  read:
+    description:
+      - Absolute paths of small text files (at most 64 KiB) whose content to return as well, in RV(ansible_facts.speech_host.files).
+      - For configuration the roles compare, such as an apt source; never give a path that holds a secret.
+    type: list
+    elements: str
+    default: []
+  services:
+    description:
+      - systemd units to describe (loaded, active, enabled), with one C(systemctl show); see RV(ansible_facts.speech_host.services).
+    type: list
+    elements: str
+    default: []
+  groups:
+    description:
+      - Groups whose members to report; see RV(ansible_facts.speech_host.groups).
+    type: list
+    elements: str
+    default: []
+  gstreamer_elements:
+    description:
+      - Whether to list the GStreamer elements (one C(gst-inspect-1.0)); see RV(ansible_facts.speech_host.gstreamer_elements).
+    type: bool
+    default: false
+  speech_state:
+    description:
+      - Whether to read the managed speech containers, the images of O(images) and the directories of O(paths), exactly as
+        M(onprem.speech.speech_info) does, into RV(ansible_facts.speech_host.speech).
+    type: bool
+    default: false
+  images:
+    description:
+      - Image references to inspect when O(speech_state) is set.
+    type: list
+    elements: str
+    default: []
+  label:
+    description:
+      - The label that marks the managed containers, when O(speech_state) is set.
+    type: str
+    default: onprem.speech.managed
 extends_documentation_fragment:
   - onprem.speech.attributes
   - onprem.speech.docker_host
@@ -222,6 +282,52 @@ ansible_facts:
           returned: always
           type: dict
           sample: {"my-speech.cognitiveservices.azure.com": {"addresses": ["20.38.1.2"], "error": null}}
+        os:
+          description: The system, with the names Ansible's setup uses (also set as those top-level facts).
+          returned: always
+          type: dict
+          sample: {"distribution": "Debian", "distribution_version": "12.8", "distribution_major_version": "12",
+                   "distribution_release": "bookworm", "os_family": "Debian", "service_mgr": "systemd"}
+        packages:
+          description: The installed packages that match O(packages), name to version; V(null) when no package database could be read.
+          returned: always
+          type: dict
+          sample: {"docker.io": "20.10.24+dfsg1-1+deb12u1", "containerd": "1.6.20~ds1-1+b1"}
+        files:
+          description:
+            - One entry per path of O(files) and O(read), C(exists), C(isdir), C(uid), C(gid), C(mode), C(size) and C(sha256)
+              (of a regular file); C(content) too for a path of O(read).
+          returned: always
+          type: dict
+          sample: {"/etc/docker/daemon.json": {"exists": true, "isdir": false, "uid": 0, "gid": 0, "mode": "0644", "size": 52,
+                   "sha256": "3f1c..."}}
+        services:
+          description: One entry per unit of O(services), C(exists), C(active), C(enabled), C(active_state), C(unit_file_state).
+          returned: always
+          type: dict
+          sample: {"docker": {"exists": true, "active": true, "enabled": true, "active_state": "active", "unit_file_state": "enabled"}}
+        groups:
+          description: One entry per group of O(groups), its members, or V(null) when there is no such group.
+          returned: always
+          type: dict
+          sample: {"docker": ["deploy"]}
+        gstreamer_elements:
+          description: The element names C(gst-inspect-1.0) lists, or V(null) when not asked or the tool is not there.
+          returned: always
+          type: list
+          elements: str
+          sample: [decodebin, flacparse, mpg123audiodec]
+        query:
+          description: What this call was asked for (O(packages), O(files), O(read), O(services), O(groups), O(gstreamer_elements),
+            O(speech_state), O(images), O(paths)), so a role can tell whether this look covers what it compares.
+          returned: always
+          type: dict
+        speech:
+          description:
+            - What M(onprem.speech.speech_info) returns (C(engine), C(containers), C(images), C(paths)), when O(speech_state) is set;
+              else V(null).
+          returned: always
+          type: dict
         docker:
           description: The Docker engine.
           returned: always
@@ -304,12 +410,14 @@ ansible_facts:
 """
 
 import glob
+import grp
+import hashlib
 import os
 import platform
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.speech.plugins.module_utils import host_parse
+from ansible_collections.onprem.speech.plugins.module_utils import container_state, host_look, host_parse
 from ansible_collections.onprem.speech.plugins.module_utils.container_state import stat_path
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import (
     DockerClient,
@@ -327,6 +435,10 @@ PROC_FIB_TRIE = "/proc/net/fib_trie"
 PROC_IF_INET6 = "/proc/net/if_inet6"
 CPUFREQ_GLOB = "/sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq"
 DAEMON_JSON = "/etc/docker/daemon.json"
+OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+DEBIAN_VERSION = "/etc/debian_version"
+DPKG_STATUS = "/var/lib/dpkg/status"
+READ_LIMIT = 64 * 1024
 
 
 def read_text(path):
@@ -421,7 +533,85 @@ def docker_facts(docker_host, timeout, gather):
     return facts
 
 
-def gather(params):
+def os_facts():
+    text = None
+    for path in OS_RELEASE:
+        text = read_text(path)
+        if text is not None:
+            break
+    return host_look.os_facts(text, read_text(DEBIAN_VERSION), systemd_running())
+
+
+def systemd_running():
+    """What sd_booted(3) checks: systemd is the service manager."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def package_facts(module, patterns):
+    if not patterns:
+        return {}
+    status = read_text(DPKG_STATUS)
+    if status is not None:
+        return host_look.dpkg_packages(status, patterns)
+    rpm = module.get_bin_path("rpm")
+    if rpm:
+        rc, out, _err = module.run_command([rpm, "-qa", "--qf", "%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n"])
+        if rc == 0:
+            return host_look.rpm_packages(out, patterns)
+    return None
+
+
+def file_facts(path, read=False):
+    entry = stat_path(path)
+    entry["size"] = None
+    entry["sha256"] = None
+    if entry["exists"] and not entry["isdir"]:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            entry["error"] = "%s: %s" % (path, getattr(error, "strerror", None) or error)
+            return entry
+        entry["size"] = len(data)
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+        if read and len(data) <= READ_LIMIT:
+            entry["content"] = data.decode("utf-8", "replace")
+    return entry
+
+
+def service_facts(module, units):
+    if not units:
+        return {}
+    systemctl = module.get_bin_path("systemctl")
+    found = {}
+    if systemctl and systemd_running():
+        args = [systemctl, "show", "-p", "Id", "-p", "LoadState", "-p", "ActiveState", "-p", "UnitFileState"]
+        rc, out, _err = module.run_command(args + ["%s.service" % u if "." not in u else u for u in units])
+        if rc == 0:
+            found = host_look.systemctl_units(out)
+    missing = {"exists": False, "active": False, "enabled": False, "active_state": None, "unit_file_state": None}
+    return dict((unit, found.get(unit, dict(missing))) for unit in units)
+
+
+def group_facts(names):
+    found = {}
+    for name in names:
+        try:
+            found[name] = sorted(grp.getgrnam(name).gr_mem)
+        except KeyError:
+            found[name] = None
+    return found
+
+
+def gstreamer_facts(module):
+    tool = module.get_bin_path("gst-inspect-1.0")
+    if not tool:
+        return None
+    rc, out, _err = module.run_command([tool])
+    return host_look.gst_elements(out) if rc == 0 else None
+
+
+def gather(params, module=None):
     proc_cgroup = read_text(PROC_SELF_CGROUP) or ""
     facts = {"architecture": platform.machine() or None}
     facts.update(cpu_facts(proc_cgroup))
@@ -432,6 +622,21 @@ def gather(params):
     facts["addresses"] = host_parse.local_addresses(read_text(PROC_FIB_TRIE), read_text(PROC_IF_INET6))
     facts["paths"] = dict((path, stat_path(path)) for path in params["paths"])
     facts["resolved"] = dict((name, resolve(name)) for name in params["resolve"])
+    facts["os"] = os_facts()
+    facts["packages"] = package_facts(module, params.get("packages") or []) if module else {}
+    reads = params.get("read") or []
+    facts["files"] = dict((path, file_facts(path, read=path in reads)) for path in list(params.get("files") or []) + list(reads))
+    facts["services"] = service_facts(module, params.get("services") or []) if module else {}
+    facts["groups"] = group_facts(params.get("groups") or [])
+    facts["gstreamer_elements"] = gstreamer_facts(module) if module and params.get("gstreamer_elements") else None
+    # What was asked, so that a role can tell whether this look covers what it compares.
+    facts["query"] = dict((key, params.get(key)) for key in ("packages", "files", "read", "services", "groups", "gstreamer_elements",
+                                                               "speech_state", "images", "paths"))
+    facts["speech"] = None
+    if params.get("speech_state"):
+        client = DockerClient(params["docker_host"], max(params["docker_timeout"], 30))
+        facts["speech"] = container_state.gather(client, images=params.get("images") or [], paths=params["paths"],
+                                                 label=(params.get("label") or host_parse.MANAGED_LABEL).strip())
     return facts
 
 
@@ -451,6 +656,15 @@ def main():
             gather_docker=dict(type="bool", default=True),
             paths=dict(type="list", elements="str", default=[]),
             resolve=dict(type="list", elements="str", default=[]),
+            packages=dict(type="list", elements="str", default=[]),
+            files=dict(type="list", elements="str", default=[]),
+            read=dict(type="list", elements="str", default=[]),
+            services=dict(type="list", elements="str", default=[]),
+            groups=dict(type="list", elements="str", default=[]),
+            gstreamer_elements=dict(type="bool", default=False),
+            speech_state=dict(type="bool", default=False),
+            images=dict(type="list", elements="str", default=[]),
+            label=dict(type="str", default="onprem.speech.managed"),
         ),
         supports_check_mode=True,
     )
@@ -460,15 +674,24 @@ def main():
         parse_docker_host(module.params["docker_host"])
     except ValueError as error:
         problems.append(str(error))
-    relative = [path for path in module.params["paths"] if not path.startswith("/")]
-    if relative:
-        problems.append("paths: %s: give absolute host paths" % ", ".join(relative))
+    for option in ("paths", "files", "read"):
+        relative = [path for path in module.params[option] if not path.startswith("/")]
+        if relative:
+            problems.append("%s: %s: give absolute host paths" % (option, ", ".join(relative)))
+    empty = [ref for ref in module.params["images"] if not ref.strip()]
+    if empty:
+        problems.append("images: an empty image reference; give references like mcr.microsoft.com/<repository>:<tag>")
     if module.params["docker_timeout"] < 1:
         problems.append("docker_timeout %s: give a number of seconds, at least 1" % module.params["docker_timeout"])
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    module.exit_json(changed=False, ansible_facts={"speech_host": gather(module.params)})
+    facts = gather(module.params, module)
+    # The setup facts the roles read, so that no play needs setup; what is unknown is left to setup.
+    ansible_facts = dict((key, value) for key, value in facts["os"].items() if value is not None)
+    ansible_facts["architecture"] = facts["architecture"]
+    ansible_facts["speech_host"] = facts
+    module.exit_json(changed=False, ansible_facts=ansible_facts)
 
 
 if __name__ == "__main__":

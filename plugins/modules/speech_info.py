@@ -207,6 +207,13 @@ containers:
       type: dict
       returned: always
       sample: {"name": "speech-stt-en-us", "kind": "stt", "host_port": 5000}
+    limits:
+      description:
+        - The limits C(docker update) can change in place, as the engine has them (C(nano_cpus), C(memory) in bytes; 0 is no limit),
+          so a change made outside the collection is seen; V(null) when the container could not be inspected.
+      type: dict
+      returned: always
+      sample: {"nano_cpus": 250000000, "memory": 268435456}
     published_ports:
       description:
         - The container's published ports; the live bindings of a running container, the configured ones of a stopped one.

@@ -23,22 +23,28 @@ OUTCOMES = {
 
 
 def host_row(host, hv):
-    """One host's row from its hostvars (a mapping)."""
-    facts = (hv.get("ansible_facts") or {}).get("speech_host") or {}
+    """One host's row from its hostvars (a mapping).
+
+    It reads only the roles' published results (preflight_result, docker_result, gstreamer_result,
+    speech_containers_result, diagnostics_result) and site.yml's own speech_fleet_stage: what a role
+    does inside is its own business."""
     preflight = hv.get("preflight_result") or {}
     summary = preflight.get("summary") or {}
-    containers = hv.get("speech_containers_report") or []
+    machine = preflight.get("host") or {}
+    speech = hv.get("speech_containers_result") or {}
+    containers = speech.get("containers") or []
+    stage = hv.get("speech_fleet_stage")
     if not preflight:
         outcome = "not checked"
     elif not preflight.get("passed"):
         outcome = "refused"
-    elif hv.get("speech_containers_rolled_back"):
+    elif speech.get("rolled_back"):
         outcome = "rolled back"
-    elif hv.get("speech_containers_failure"):
+    elif speech.get("failure"):
         outcome = "failed"
-    elif not containers and hv.get("speech_fleet_stage") == "rolled_out":
+    elif not containers and stage == "rolled_out":
         outcome = "nothing planned"
-    elif not containers and hv.get("speech_fleet_stage") == "images":
+    elif not containers and stage == "images":
         outcome = "not rolled out"
     elif not containers:
         outcome = "dropped"
@@ -46,21 +52,28 @@ def host_row(host, hv):
         outcome = "ready"
     else:
         outcome = "failed"
+    changes = []
+    for role in ("docker", "gstreamer"):
+        result = hv.get(role + "_result") or {}
+        changes += ["%s: %s" % (role, reason) for reason in result.get("reasons") or []]
+    changes += ["speech_containers: %s %s" % (c.get("name"), c.get("action")) for c in speech.get("changes") or []]
     return {
         "host": host,
         "outcome": outcome,
         "outcome_text": OUTCOMES[outcome] % STAGES.get(hv.get("speech_fleet_stage"), "?") if outcome == "dropped" else OUTCOMES[outcome],
         "problems": list(preflight.get("problems") or []),
-        "failure": hv.get("speech_containers_failure"),
-        "stage": hv.get("speech_fleet_stage"),
-        "rollback_note": (hv.get("speech_containers_rollback_note") or "").strip() or None,
-        "cpu_model": facts.get("cpu_model"),
-        "avx2": facts.get("avx2"),
-        "clock_mhz": facts.get("core_max_mhz"),
-        "clock_source": facts.get("core_max_mhz_source"),
-        "cpus_have": summary.get("have_cpus", facts.get("usable_cpus")),
+        "failure": speech.get("failure") or None,
+        "stage": stage,
+        "rollback_note": (speech.get("rollback_note") or "").strip() or None,
+        "changes": changes,
+        "diagnostics": (hv.get("diagnostics_result") or {}).get("verdict"),
+        "cpu_model": machine.get("cpu_model"),
+        "avx2": machine.get("avx2"),
+        "clock_mhz": machine.get("core_max_mhz"),
+        "clock_source": machine.get("core_max_mhz_source"),
+        "cpus_have": summary.get("have_cpus", machine.get("usable_cpus")),
         "cpus_need": summary.get("need_cpus"),
-        "memory_have_mb": summary.get("have_memory_mb", facts.get("usable_memory_mb")),
+        "memory_have_mb": summary.get("have_memory_mb", machine.get("usable_memory_mb")),
         "memory_need_mb": summary.get("need_memory_mb"),
         "containers": containers,
     }

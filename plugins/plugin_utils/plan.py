@@ -633,6 +633,19 @@ def change_reason(before, after, image_before=None, image_after=None):
     return "billing settings or secret values changed (seen through their fingerprints)"
 
 
+def limits_drift(have, spec):
+    """Why a container's CPU or memory limit on the engine is not the planned one (changed outside the collection), or None."""
+    limits = (have or {}).get("limits") or {}
+    found = []
+    cpus = limits.get("nano_cpus")
+    if cpus is not None and int(cpus) != int(round(float(spec["cpus"]) * 1e9)):
+        found.append("cpus %s on the host, %s planned" % (_num(int(cpus) / 1e9), _num(float(spec["cpus"]))))
+    memory = limits.get("memory")
+    if memory is not None and int(memory) != int(spec["memory_mb"]) * 1024 * 1024:
+        found.append("memory %s on the host, %s planned" % (mb_to_docker(int(memory) // (1024 * 1024)), spec["memory"]))
+    return ("changed outside the collection: " + ", ".join(found)) if found else None
+
+
 def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False):
     """What the role must do on this host, from the plan and onprem.speech.speech_info's answer.
 
@@ -689,6 +702,9 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
                              "purpose": wanted["purpose"], "container": name, "mode": stat.get("mode") if stat.get("exists") else "0750"})
         same_config = (have is not None and have.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
                        and have.get("image_id") == image.get("id"))
+        # Limits changed on the host (docker update) leave the labels as they were: the engine's own values tell.
+        limits_changed = limits_drift(have, spec) if same_config else None
+        same_config = same_config and not limits_changed
         running = bool(have and have.get("running"))
         if have is not None and running and not spec["disconnected"] and (have.get("labels") or {}).get(LABEL_BILLING) == spec["labels"].get(LABEL_BILLING):
             gate.append(name)
@@ -703,7 +719,7 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             reason = "planned %s, it is %s" % (spec["state"], "running" if running else "stopped")
         else:
             change = "replace"
-            reason = change_reason(spec_from_labels(have.get("labels")), spec, have.get("image_id"), image.get("id"))
+            reason = limits_changed or change_reason(spec_from_labels(have.get("labels")), spec, have.get("image_id"), image.get("id"))
         if adopt:
             reason = "taken back from %s (an interrupted run); %s" % (kept["name"], reason)
         {"new": new, "replace": replace, "restate": restate}[change].append(name)

@@ -17,7 +17,11 @@ FACT_KEYS = {
     "architecture", "cpu_model", "cpu_vendor", "avx2", "avx512f", "logical_cpus", "affinity_cpus", "cgroup_cpus",
     "usable_cpus", "core_max_mhz", "core_max_mhz_source", "memory_total_mb", "memory_available_mb",
     "cgroup_memory_limit_mb", "usable_memory_mb", "ip_forward", "listening_ports", "docker", "addresses", "paths", "resolved",
+    "os", "packages", "files", "services", "groups", "gstreamer_elements", "speech", "query",
 }
+OS_RELEASE = (FIXTURES / "look" / "os-release-debian12").read_text()
+DEBIAN_OS = {"distribution": "Debian", "distribution_version": "12.8", "distribution_major_version": "12",
+             "distribution_release": "bookworm", "os_family": "Debian", "service_mgr": "systemd"}
 DOCKER_KEYS = {"answers", "version", "api_version", "data_root", "data_root_free_mb", "error", "published_ports", "stopped_ports",
                "managed_containers"}
 # A stopped container that is not the collection's, holding a port with a restart policy: it takes the port when it starts.
@@ -54,6 +58,8 @@ def target_files(cpuinfo, meminfo, cgroup, extra=None):
         "/proc/net/tcp": (FIXTURES / "proc_net" / "tcp").read_text(),
         "/proc/net/tcp6": (FIXTURES / "proc_net" / "tcp6").read_text(),
         "/proc/sys/net/ipv4/ip_forward": "1\n",
+        "/etc/os-release": OS_RELEASE,
+        "/etc/debian_version": "12.8\n",
     }
     root = FIXTURES / "cgroup" / cgroup
     for path in root.rglob("*"):
@@ -110,6 +116,7 @@ def run(args, files, cpufreq=None, affinity=None, free_mb=51200, machine="x86_64
             mock.patch.object(host_facts, "affinity_cpus", return_value=affinity), \
             mock.patch.object(host_facts, "free_mb", side_effect=fake_free), \
             mock.patch.object(host_facts.platform, "machine", return_value=machine), \
+            mock.patch.object(host_facts, "systemd_running", return_value=True), \
             mock.patch.object(host_facts, "DockerClient", client):
         with pytest.raises(SystemExit) as exit_info:
             host_facts.main()
@@ -163,7 +170,19 @@ def test_intel_host_in_a_limited_container(capsys):
         "addresses": ["10.0.3.7", "127.0.0.1", "::1", "fe80::1"],
         "paths": {},
         "resolved": {},
+        "os": DEBIAN_OS,
+        "packages": {},
+        "files": {},
+        "services": {},
+        "groups": {},
+        "gstreamer_elements": None,
+        "speech": None,
+        "query": {"packages": [], "files": [], "read": [], "services": [], "groups": [], "gstreamer_elements": False,
+                  "speech_state": False, "images": [], "paths": []},
     }
+    # The setup facts the roles read, so no play needs setup.
+    assert dict((k, out["ansible_facts"][k]) for k in DEBIAN_OS) == DEBIAN_OS
+    assert out["ansible_facts"]["architecture"] == "x86_64"
     assert FakeClient.calls == [("unix:///var/run/docker.sock", 5)]
     assert free_calls == ["/var/lib/docker"]
 
@@ -335,3 +354,53 @@ def test_paths_and_names_are_looked_at(capsys, tmp_path):
     assert facts["paths"][str(tmp_path / "absent")]["exists"] is False
     assert "127.0.0.1" in facts["resolved"]["localhost"]["addresses"]
     assert facts["resolved"]["no-such-host.invalid"]["addresses"] == [] and facts["resolved"]["no-such-host.invalid"]["error"]
+
+
+def test_the_one_look_reports_what_the_roles_compare(capsys, tmp_path):
+    """Packages, files (with content where asked), services, groups, GStreamer elements and the speech state, in one call."""
+    look = FIXTURES / "look"
+    files = target_files("kvm-amd-epyc-2cpu-this-machine", "kvm-24g-this-machine", "v1-host-unlimited",
+                         {host_facts.DPKG_STATUS: (look / "dpkg-status").read_text()})
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text('{"log-driver": "journald"}\n')
+    daemon.chmod(0o644)
+    source = tmp_path / "docker.sources"
+    source.write_text("Types: deb\nURIs: https://download.docker.com/linux/debian\n")
+    commands = []
+
+    def run_command(self, args, **_kw):
+        commands.append(args[0].rsplit("/", 1)[-1])
+        if args[0].endswith("systemctl"):
+            return 0, (look / "systemctl-show").read_text(), ""
+        return 0, (look / "gst-inspect").read_text(), ""
+
+    gathered = {}
+
+    def fake_gather(client, images, paths, label):
+        gathered.update(images=images, paths=paths, label=label)
+        return {"engine": {"answers": True}, "containers": {}, "images": {}, "paths": {}}
+
+    args = {"packages": ["docker*", "containerd*"], "files": [str(daemon), str(tmp_path / "absent.crt")], "read": [str(source)],
+            "services": ["docker", "ssh"], "groups": ["docker", "nosuchgroup"], "gstreamer_elements": True,
+            "speech_state": True, "images": ["mcr.microsoft.com/x:1"], "paths": ["/var/lib/onprem-speech"]}
+    group = mock.Mock(gr_mem=["ops", "deploy"])
+    with mock.patch.object(host_facts.AnsibleModule, "run_command", run_command), \
+            mock.patch.object(host_facts.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name), \
+            mock.patch.object(host_facts.grp, "getgrnam", side_effect=lambda n: group if n == "docker" else (_ for _ in ()).throw(KeyError(n))), \
+            mock.patch.object(host_facts.container_state, "gather", side_effect=fake_gather):
+        code, _free = run(args, files, affinity=2)
+    facts = result(capsys)["ansible_facts"]["speech_host"]
+    assert code == 0
+    assert facts["packages"] == {"docker.io": "20.10.24+dfsg1-1+deb12u1+b1"}
+    entry = facts["files"][str(daemon)]
+    assert (entry["exists"], entry["mode"], entry["size"], "content" in entry) == (True, "0644", 27, False)
+    assert entry["sha256"] == __import__("hashlib").sha256(daemon.read_bytes()).hexdigest()
+    assert facts["files"][str(tmp_path / "absent.crt")]["exists"] is False
+    assert facts["files"][str(source)]["content"].startswith("Types: deb")
+    assert facts["services"]["docker"]["exists"] is False and facts["services"]["ssh"]["active"] is True
+    assert facts["groups"] == {"docker": ["deploy", "ops"], "nosuchgroup": None}
+    assert "mpg123audiodec" in facts["gstreamer_elements"]
+    assert facts["speech"]["engine"]["answers"] is True
+    assert gathered == {"images": ["mcr.microsoft.com/x:1"], "paths": ["/var/lib/onprem-speech"], "label": "onprem.speech.managed"}
+    # One systemctl for every unit and one gst-inspect-1.0: the look costs one module call, not one per concern.
+    assert sorted(commands) == ["gst-inspect-1.0", "systemctl"]

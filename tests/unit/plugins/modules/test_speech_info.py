@@ -22,7 +22,7 @@ PASSWD = b"root:x:0:0:root:/root:/bin/bash\nnonroot:x:65532:65532:nonroot:/home/
 REAL_SOCKET = "/var/run/docker.sock"
 THROWAWAYS = "/containers/json?all=1&filters=%s" % quote(json.dumps({"label": [cs.THROWAWAY_LABEL]}), safe="")
 CONTAINER_KEYS = {"name", "id", "image", "image_id", "state", "running", "status", "restart_count", "exit_code", "oom_killed", "started_at",
-                  "labels", "kind", "spec_hash", "spec", "published_ports"}
+                  "labels", "kind", "spec_hash", "spec", "published_ports", "limits"}
 IMAGE_KEYS = {"present", "id", "repo_digests", "digest", "user", "uid", "gid", "ids_from", "user_error", "created", "size"}
 
 

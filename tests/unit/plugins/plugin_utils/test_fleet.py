@@ -1,31 +1,37 @@
 from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
 
-FACTS = {"speech_host": {"cpu_model": "AMD EPYC", "avx2": True, "core_max_mhz": 2596.1, "usable_cpus": 2.0, "usable_memory_mb": 24000}}
-PASSED = {"passed": True, "problems": [], "summary": {"need_cpus": 0.5, "have_cpus": 2.0, "need_memory_mb": 4608, "have_memory_mb": 24000}}
+HOST = {"cpu_model": "AMD EPYC", "avx2": True, "core_max_mhz": 2596.1, "usable_cpus": 2.0, "usable_memory_mb": 24000}
+PASSED = {"passed": True, "problems": [], "host": HOST,
+          "summary": {"need_cpus": 0.5, "have_cpus": 2.0, "need_memory_mb": 4608, "have_memory_mb": 24000}}
 READY = [{"name": "stt-en", "kind": "stt", "state": "started", "url": "ws://h:5000", "ready": True, "api_status": "Valid"}]
 
 
 def row(**hv):
-    return fleet.host_row("h", dict({"ansible_facts": FACTS}, **hv))
+    # The facts of the look are there, but the report reads only the roles' results.
+    return fleet.host_row("h", dict({"ansible_facts": {"speech_host": {"cpu_model": "not read"}}}, **hv))
+
+
+def done(containers=None, **more):
+    return dict({"containers": containers or [], "changes": [], "failure": "", "rolled_back": False, "rollback_note": ""}, **more)
 
 
 def test_outcomes():
     assert row()["outcome"] == "not checked"
     assert row(preflight_result={"passed": False, "problems": ["AVX2: ..."]})["outcome"] == "refused"
-    assert row(preflight_result=PASSED, speech_containers_report=READY)["outcome"] == "ready"
-    assert row(preflight_result=PASSED, speech_containers_report=READY, speech_containers_rolled_back=True)["outcome"] == "rolled back"
-    assert row(preflight_result=PASSED, speech_containers_failure="boom")["outcome"] == "failed"
+    assert row(preflight_result=PASSED, speech_containers_result=done(READY))["outcome"] == "ready"
+    assert row(preflight_result=PASSED, speech_containers_result=done(READY, rolled_back=True))["outcome"] == "rolled back"
+    assert row(preflight_result=PASSED, speech_containers_result=done(failure="boom"))["outcome"] == "failed"
     assert row(preflight_result=PASSED, speech_fleet_stage="images")["outcome"] == "not rolled out"
-    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_report=[])["outcome"] == "nothing planned"
-    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_report=READY)["outcome"] == "ready"
+    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_result=done())["outcome"] == "nothing planned"
+    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_result=done(READY))["outcome"] == "ready"
     dropped = row(preflight_result=PASSED, speech_fleet_stage="checked")
     assert dropped["outcome"] == "dropped" and "after preflight" in dropped["outcome_text"]
     not_ready = [dict(READY[0], ready=False)]
-    assert row(preflight_result=PASSED, speech_containers_report=not_ready)["outcome"] == "failed"
+    assert row(preflight_result=PASSED, speech_containers_result=done(not_ready))["outcome"] == "failed"
 
 
 def test_row_numbers_and_table():
-    r = row(preflight_result=PASSED, speech_containers_report=READY)
+    r = row(preflight_result=PASSED, speech_containers_result=done(READY))
     assert (r["cpus_need"], r["cpus_have"], r["memory_need_mb"], r["memory_have_mb"]) == (0.5, 2.0, 4608, 24000)
     assert fleet.percent(r["cpus_need"], r["cpus_have"]) == 25 and fleet.percent(5, 0) == 0
     lines = fleet.fleet_table([r, row(preflight_result={"passed": False, "problems": ["x"]})])
@@ -35,3 +41,10 @@ def test_row_numbers_and_table():
 
 def test_rows_for_hosts_missing_from_hostvars():
     assert fleet.fleet_rows(["gone"], {})[0]["outcome"] == "not checked"
+
+
+def test_rows_say_what_each_role_changed():
+    r = row(preflight_result=PASSED, speech_containers_result=done(READY, changes=[{"name": "stt-en", "action": "replace"}]),
+            docker_result={"reasons": ["daemon_json: /etc/docker/daemon.json: content differs"]}, gstreamer_result={"reasons": []})
+    assert r["changes"] == ["docker: daemon_json: /etc/docker/daemon.json: content differs", "speech_containers: stt-en replace"]
+    assert r["cpu_model"] == "AMD EPYC"

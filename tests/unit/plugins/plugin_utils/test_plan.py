@@ -295,6 +295,19 @@ def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
     assert p.plan_changes(rotated, info_for(rotated, [running(plan[0])]))["replace"] == ["stt"]
 
 
+def test_limits_changed_on_the_host_are_drift():
+    """docker update --cpus/--memory leaves the labels alone; the engine's values tell, and the container is replaced."""
+    plan = specs(STT)
+    same = dict(running(plan[0]), limits={"nano_cpus": 500000000, "memory": 1024 * 1024 * 1024})
+    assert p.plan_changes(plan, info_for(plan, [same]))["unchanged"] == ["stt"]
+    updated = dict(same, limits={"nano_cpus": 1500000000, "memory": 512 * 1024 * 1024})
+    changes = p.plan_changes(plan, info_for(plan, [updated]))
+    assert changes["replace"] == ["stt"]
+    assert changes["actions"][0]["reason"] == "changed outside the collection: cpus 1.5 on the host, 0.5 planned, memory 512m on the host, 1g planned"
+    # A summary without an inspect (no limits) is not taken for drift.
+    assert p.plan_changes(plan, info_for(plan, [dict(same, limits=None)]))["unchanged"] == ["stt"]
+
+
 def test_stopping_does_not_change_the_hash():
     started, stopped = specs(STT)[0], specs(dict(STT, state="stopped"))[0]
     assert started["spec_hash"] == stopped["spec_hash"] and started["labels"] == stopped["labels"]

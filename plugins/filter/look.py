@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the one look at a host (host_facts); the logic lives in plugin_utils/drift.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.onprem.speech.plugins.plugin_utils import drift
+
+
+def speech_docker_drift(look, want):
+    """What the docker role would change on a host, concern by concern, with the reasons."""
+    return drift.docker_drift(look, want)
+
+
+def speech_gstreamer_drift(look, want):
+    """What the gstreamer role would change: missing packages, formats without their elements."""
+    return drift.gstreamer_drift(look, want)
+
+
+def speech_look_covers(look, query):
+    """Whether this run's look at the host was asked for everything of query."""
+    return drift.look_covers(look, query)
+
+
+def speech_docker_packages(packages, pinned, version, extra=None):
+    """The engine packages as [{name, pin}] (the pin on the pinned ones only), then the extra ones unpinned."""
+    return [{"name": name, "pin": (version or None) if name in (pinned or []) else None} for name in list(packages or [])] + \
+        [{"name": name, "pin": None} for name in extra or [] if name not in (packages or [])]
+
+
+def speech_docker_cas(cas):
+    """docker_registry_cas as the files the role writes: [{registry, path, content}]."""
+    return [{"registry": str(ca.get("registry", "")), "path": "/etc/docker/certs.d/%s/ca.crt" % ca.get("registry", ""),
+             "content": str(ca.get("ca", "")).strip() + "\n"} for ca in cas or [] if isinstance(ca, dict)]
+
+
+def speech_look_merge(queries):
+    """One host_facts query from the roles' queries (lists joined, each item once; flags or-ed)."""
+    merged = {}
+    for query in queries or []:
+        for key, value in (query or {}).items():
+            if isinstance(value, list):
+                merged[key] = merged.get(key, []) + [item for item in value if item not in merged.get(key, [])]
+            elif isinstance(value, bool):
+                merged[key] = merged.get(key, False) or value
+            else:
+                merged[key] = value
+    return merged
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "speech_docker_drift": speech_docker_drift,
+            "speech_gstreamer_drift": speech_gstreamer_drift,
+            "speech_look_covers": speech_look_covers,
+            "speech_look_merge": speech_look_merge,
+            "speech_docker_packages": speech_docker_packages,
+            "speech_docker_cas": speech_docker_cas,
+        }
