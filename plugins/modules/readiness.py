@@ -22,7 +22,7 @@ description:
     are asked again until O(status_timeout); V(Invalid), V(Mismatch), V(OutOfQuota) and V(ContainerUseUnauthorized) are final.
   - For a disconnected container the C(usage) step replaces C(status), since what C(/status) says offline is not documented.
     C(GET /records/usage-logs/) must answer 200 with JSON, which shows the output mount and the licence work.
-  - C(probe) is what the Speech SDK does, when O(probe) is on: USP over a WebSocket, the kinds table saying which exchange
+  - C(probe) is what the Speech SDK does, when O(probe) is on, USP over a WebSocket, the kinds table saying which exchange
     each kind gets. Speech to text (C(stt), C(custom_stt)) gets a recognition turn on the interactive path in the container's
     locale (C(locale); default en-US) with 1 s of silence, and must answer C(turn.start), a C(speech.phrase) whose
     C(RecognitionStatus) is not an error (silence gives V(NoMatch) or V(InitialSilenceTimeout)), and C(turn.end).
@@ -35,7 +35,7 @@ description:
     A failure quotes the HTTP status of the upgrade, or the close code and its reason, or the C(RecognitionStatus), and names the
     likely cause (a decoder error, busy decoders, billing, a proxy without C(NO_PROXY), a socket that answers nothing).
     Connection errors, busy decoders and 429, 502, 503 and 504 answers (but a 503 about billing) are asked again until O(status_timeout).
-  - With O(probe_speech), speech to text is fed speech instead of silence and must give a transcript: the host's own neural
+  - With O(probe_speech), speech to text is fed speech instead of silence and must give a transcript; the host's own neural
     TTS containers synthesise a sentence first, and each speech to text container of the same locale is given that audio
     (a locale without a TTS container on the host keeps the silence check, and says so).
   - Nothing is changed. No request carries a key, and answers are quoted only as short excerpts with anything key-like removed.

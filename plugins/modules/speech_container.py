@@ -64,7 +64,7 @@ options:
     default: env
     choices: [env, args]
   secret_env:
-    description: Secret environment variables per container name (C({name: {VARIABLE: value}})). Never returned.
+    description: Secret environment variables per container name (a mapping of container name to a mapping of variable to value). Never returned.
     type: dict
     default: {}
   restart_policy:

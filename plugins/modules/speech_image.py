@@ -16,7 +16,7 @@ description:
   - Talks to the Docker engine's API socket with the Python standard library only; neither the C(docker) command nor the Docker SDK is needed.
   - Each image has a policy. V(missing) pulls it only when the host does not have it. V(always) asks the registry for the tag's digest
     and pulls when it moved (a container is then recreated by the role, as its image changed). V(pinned) is for references by digest
-    (C(repo@sha256:...)): exactly that content is pulled, whatever the tag now points to.
+    (C(repo@sha256:...)), exactly that content is pulled, whatever the tag now points to.
   - The registry password goes with each request (the engine's C(X-Registry-Auth) header) and is checked with the registry first
     (C(POST /auth)); nothing is stored on the host, so a wrong password is named as a 401 even where an older login is stored.
   - A permanent error (no such image or tag, 401 or 403, an untrusted certificate) fails at once; only transient errors

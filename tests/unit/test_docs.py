@@ -1,5 +1,9 @@
 """The docs take their numbers from the kinds table, and the roles' defaults and argument specs agree."""
 
+import ast
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,3 +41,20 @@ def test_defaults_and_argument_specs_have_the_same_keys(role):
 def test_every_role_has_a_readme():
     for role in (ROOT / "roles").iterdir():
         assert (role / "README.md").exists(), role.name
+
+
+MODULES = sorted((ROOT / "plugins" / "modules").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_module_docs_are_yaml_that_ansible_doc_renders(path):
+    """DOCUMENTATION, EXAMPLES and RETURN parse (a ': ' inside a plain scalar breaks ansible-doc), and ansible-doc renders the module."""
+    blocks = dict((node.targets[0].id, node.value.value) for node in ast.parse(path.read_text()).body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("DOCUMENTATION", "EXAMPLES", "RETURN"))
+    assert set(blocks) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    for name, text in blocks.items():
+        yaml.safe_load(text)
+    doc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "--json", "-t", "module", "onprem.speech." + path.stem],
+                         capture_output=True, text=True, check=False)
+    assert doc.returncode == 0, doc.stderr
+    assert json.loads(doc.stdout)["onprem.speech." + path.stem]["doc"]["short_description"]
