@@ -319,7 +319,8 @@ ansible_facts:
           sample: [decodebin, flacparse, mpg123audiodec]
         query:
           description: What this call was asked for (O(packages), O(files), O(read), O(services), O(groups), O(gstreamer_elements),
-            O(speech_state), O(images), O(paths)), so a role can tell whether this look covers what it compares.
+            O(speech_state), O(images), O(paths), O(docker_host), O(label)), so a role can tell whether this look covers what it
+            compares, and a role that changed the host can ask the same again.
           returned: always
           type: dict
         speech:
@@ -631,7 +632,7 @@ def gather(params, module=None):
     facts["gstreamer_elements"] = gstreamer_facts(module) if module and params.get("gstreamer_elements") else None
     # What was asked, so that a role can tell whether this look covers what it compares.
     facts["query"] = dict((key, params.get(key)) for key in ("packages", "files", "read", "services", "groups", "gstreamer_elements",
-                                                               "speech_state", "images", "paths"))
+                                                               "speech_state", "images", "paths", "docker_host", "label"))
     facts["speech"] = None
     if params.get("speech_state"):
         client = DockerClient(params["docker_host"], max(params["docker_timeout"], 30))

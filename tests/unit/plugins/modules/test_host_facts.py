@@ -178,7 +178,8 @@ def test_intel_host_in_a_limited_container(capsys):
         "gstreamer_elements": None,
         "speech": None,
         "query": {"packages": [], "files": [], "read": [], "services": [], "groups": [], "gstreamer_elements": False,
-                  "speech_state": False, "images": [], "paths": []},
+                  "speech_state": False, "images": [], "paths": [], "docker_host": "unix:///var/run/docker.sock",
+                  "label": "onprem.speech.managed"},
     }
     # The setup facts the roles read, so no play needs setup.
     assert dict((k, out["ansible_facts"][k]) for k in DEBIAN_OS) == DEBIAN_OS
