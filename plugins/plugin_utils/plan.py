@@ -445,14 +445,25 @@ def _where(spec, entries_name):
     return "%s (%s)" % (entries_name, spec["name"])
 
 
-def dir_refusal(spec, directory, stat, image_uid=None, adopt=False, varname="speech_containers_list"):
+def managed_mounts(containers):
+    """The host directories the collection's own containers mount (from their spec labels): the collection made them."""
+    found = set()
+    for container in containers or []:
+        for mount in ((container or {}).get("spec") or {}).get("mounts") or []:
+            if isinstance(mount, dict) and mount.get("source"):
+                found.add(mount["source"])
+    return found
+
+
+def dir_refusal(spec, directory, stat, image_uid=None, adopt=False, varname="speech_containers_list", ours=()):
     """Why the role must not take this existing directory for a container, or None.
 
     A directory the role made belongs to the image's (non-root) user. An existing one owned by root,
     or shared (sticky, or writable by everyone), is somebody else's: taking it would hand it to the
-    container's user and drop its mode. Only with speech_containers_adopt_dirs."""
+    container's user and drop its mode. Only with speech_containers_adopt_dirs. One a managed container
+    already mounts (ours) is the collection's, whatever its owner now: its owner is repaired."""
     stat = stat or {}
-    if not stat.get("exists"):
+    if not stat.get("exists") or directory["path"] in ours:
         return None
     where = "%s.%s_dir" % (_where(spec, varname), directory["purpose"])
     if not stat.get("isdir"):
@@ -479,6 +490,7 @@ def check_placement(facts, plan, varname="speech_containers_list", list_given=Tr
     active = [spec for spec in plan if spec["state"] != "absent"]
     planned = set(spec["name"] for spec in plan)
     addresses = facts.get("addresses")
+    ours = managed_mounts((facts.get("speech") or {}).get("containers"))
     for spec in active:
         host_ip = spec.get("host_ip") or "0.0.0.0"
         if addresses and host_ip not in ("0.0.0.0", "::") and is_ip(host_ip) and host_ip.strip("[]") not in addresses:
@@ -494,7 +506,8 @@ def check_placement(facts, plan, varname="speech_containers_list", list_given=Tr
                             % (_where(spec, varname), spec["host_port"], held["container"], held.get("restart_policy") or "no",
                                "" if held.get("managed") else "; not managed by onprem.speech"))
         for directory in spec["dirs"]:
-            refusal = dir_refusal(spec, directory, (facts.get("paths") or {}).get(directory["path"]), adopt=adopt_dirs, varname=varname)
+            refusal = dir_refusal(spec, directory, (facts.get("paths") or {}).get(directory["path"]), adopt=adopt_dirs, varname=varname,
+                                  ours=ours)
             if refusal:
                 problems.append(refusal)
     connected = [spec for spec in active if not spec["disconnected"]]
@@ -670,6 +683,7 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     images = info.get("images") or {}
     paths = info.get("paths") or {}
     planned = set(spec["name"] for spec in plan)
+    ours = managed_mounts(info.get("containers"))
     apply, new, replace, restate, unchanged, absent, previous, licenses, dirs = [], [], [], [], [], [], {}, [], []
     actions, rollback, gate, stale, refusals = [], [], [], [], []
     remove = list_given if remove_unlisted is None else bool(remove_unlisted)
@@ -693,7 +707,7 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             owner = image.get("uid")
             group = image.get("gid")
             if not stat.get("exists") or not stat.get("isdir") or (owner is not None and (stat.get("uid"), stat.get("gid")) != (owner, group)):
-                refusal = dir_refusal(spec, wanted, stat, owner, adopt_dirs)
+                refusal = dir_refusal(spec, wanted, stat, owner, adopt_dirs, ours=ours)
                 if refusal:
                     refusals.append(refusal)
                     continue

@@ -395,3 +395,17 @@ def test_a_directory_that_is_not_the_collections_is_refused_and_a_sticky_bit_kep
     assert adopted["refusals"] == [] and adopted["dirs"][0]["mode"] == "1777" and adopted["dirs"][0]["owner"] == 65532
     ours = {"/var/tmp/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532, "mode": "0750"}}
     assert p.plan_changes(plan, info_for(plan, paths=ours))["refusals"] == []
+
+
+def test_a_directory_its_own_container_mounts_is_the_collections_and_its_owner_is_repaired():
+    """Drift: the owner of a directory a managed container mounts was changed by hand; preflight and the role repair it."""
+    plan = specs(STT)
+    container = dict(running(plan[0]), spec=json.loads(plan[0]["labels"][p.LABEL_SPEC]))
+    chowned = {"/srv/out": {"exists": True, "isdir": True, "uid": 0, "gid": 0, "mode": "0750"}}
+    changes = p.plan_changes(plan, info_for(plan, [container], paths=chowned))
+    assert changes["refusals"] == []
+    assert changes["dirs"] == [{"path": "/srv/out", "owner": 65532, "group": 65532, "purpose": "output", "container": "stt", "mode": "0750"}]
+    facts = {"paths": chowned, "speech": {"containers": [container]}}
+    assert p.check_placement(facts, plan)["problems"] == []
+    # Without the container that mounts it, the same directory is somebody else's.
+    assert "did not make it" in p.check_placement({"paths": chowned}, plan)["problems"][0]
