@@ -25,10 +25,9 @@ def speech_look_covers(look, query):
     return drift.look_covers(look, query)
 
 
-def speech_docker_packages(packages, pinned, version, extra=None):
-    """The engine packages as [{name, pin}] (the pin on the pinned ones only), then the extra ones unpinned."""
-    return [{"name": name, "pin": (version or None) if name in (pinned or []) else None} for name in list(packages or [])] + \
-        [{"name": name, "pin": None} for name in extra or [] if name not in (packages or [])]
+def speech_docker_packages(packages, pinned, version):
+    """The engine packages as [{name, pin}] (the pin on the pinned ones only)."""
+    return [{"name": name, "pin": (version or None) if name in (pinned or []) else None} for name in list(packages or [])]
 
 
 def speech_docker_cas(cas):

@@ -92,7 +92,8 @@ def _repository_differs(entry, want):
 def docker_drift(look, want):
     """{concern: reason} of what differs, plus "changes" (the concerns, sorted) and "reasons" (sentences).
 
-    want: packages [{name, pin}], conflicts [names], prerequisites [names], repository {path, lines} or None,
+    want: packages [{name, pin}] (the engine's), extras [names] (not the engine's: no restart), conflicts [names],
+    prerequisites [names], repository {path, lines} or None,
     daemon_json {path, content}, cas [{registry, path, content}], service name, users [names]."""
     look = look or {}
     packages = look.get("packages") or {}
@@ -107,6 +108,9 @@ def docker_drift(look, want):
             wrong.append("%s %s, not %s" % (item["name"], installed, item["pin"]))
     if wrong:
         drift["packages"] = ", ".join(wrong)
+    missing = [name for name in want.get("extras") or [] if name not in packages]
+    if missing:
+        drift["extras"] = "%s not installed" % ", ".join(missing)
     found = [name for name in want.get("conflicts") or [] if name in packages]
     if found:
         drift["conflicts"] = "%s installed (conflicts with the chosen source)" % ", ".join(sorted(found))

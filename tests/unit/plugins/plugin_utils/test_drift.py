@@ -15,7 +15,8 @@ def entry(content, mode="0644", uid=0, gid=0):
 
 
 WANT = {
-    "packages": [{"name": "docker.io", "pin": None}, {"name": "python3-requests", "pin": None}],
+    "packages": [{"name": "docker.io", "pin": None}],
+    "extras": ["python3-requests"],
     "conflicts": ["docker-ce", "containerd.io"],
     "prerequisites": [],
     "repository": None,
@@ -51,6 +52,7 @@ def drifted(path, value):
 
 @pytest.mark.parametrize("look,concern,words", [
     (drifted(["packages", "docker.io"], None), "packages", "docker.io not installed"),
+    (drifted(["packages", "python3-requests"], None), "extras", "python3-requests not installed"),
     (drifted(["packages", "docker-ce"], "5:27.3.1-1~debian.12~bookworm"), "conflicts", "docker-ce installed"),
     (drifted(["files", "/etc/docker/daemon.json"], entry('{"debug": true}\n')), "daemon_json", "content differs"),
     (drifted(["files", "/etc/docker/daemon.json"], entry(DAEMON, mode="0600")), "daemon_json", "mode 0600"),
