@@ -51,6 +51,7 @@ attributes:
     support: none
   platform:
     description: Runs on the controller.
+    support: full
     platforms: all
 seealso:
   - module: onprem.speech.host_facts

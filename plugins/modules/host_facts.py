@@ -631,8 +631,8 @@ def gather(params, module=None):
     facts["groups"] = group_facts(params.get("groups") or [])
     facts["gstreamer_elements"] = gstreamer_facts(module) if module and params.get("gstreamer_elements") else None
     # What was asked, so that a role can tell whether this look covers what it compares.
-    facts["query"] = dict((key, params.get(key)) for key in ("packages", "files", "read", "services", "groups", "gstreamer_elements",
-                                                               "speech_state", "images", "paths", "docker_host", "label"))
+    asked = ("packages", "files", "read", "services", "groups", "gstreamer_elements", "speech_state", "images", "paths", "docker_host", "label")
+    facts["query"] = dict((key, params.get(key)) for key in asked)
     facts["speech"] = None
     if params.get("speech_state"):
         client = DockerClient(params["docker_host"], max(params["docker_timeout"], 30))

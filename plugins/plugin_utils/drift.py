@@ -138,8 +138,8 @@ def docker_drift(look, want):
     if service:
         state = (look.get("services") or {}).get(service) or {}
         if not (state.get("exists") and state.get("active") and state.get("enabled")):
-            drift["service"] = "%s is %s and %s" % (service, state.get("active_state") or "not there",
-                                                     state.get("unit_file_state") or "not enabled")
+            drift["service"] = "%s is %s and %s" % (
+                service, state.get("active_state") or "not there", state.get("unit_file_state") or "not enabled")
     members = (look.get("groups") or {}).get("docker") or []
     users = [user for user in want.get("users") or [] if user not in members]
     if users:

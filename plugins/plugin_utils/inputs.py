@@ -186,8 +186,8 @@ def translate(error, where, values, options):
         target = "%s.%s" % (where, field) if where else field
         value = values.get(field)
         if kind == "choices":
-            return [(field, "%s: %s is not allowed; allowed: %s" % (target, ", ".join(repr(g.strip()) for g in found.group("got").split(",")),
-                                                                 found.group("choices")))]
+            got = ", ".join(repr(g.strip()) for g in found.group("got").split(","))
+            return [(field, "%s: %s is not allowed; allowed: %s" % (target, got, found.group("choices")))]
         if kind == "choice":
             return [(field, "%s: %s is not allowed; allowed: %s" % (target, _words(value, field, spec), found.group("choices")))]
         if kind == "elements":

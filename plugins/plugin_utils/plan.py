@@ -603,8 +603,6 @@ def spec_from_labels(labels, state="started"):
     return spec
 
 
-
-
 def _short(value, limit=60):
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[:limit - 3] + "..."

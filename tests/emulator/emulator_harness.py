@@ -285,7 +285,7 @@ def pcm_tone(seconds, rate=16000, frequency=440.0, amplitude=8000):
 
 def pcm_noise(seconds, rate=16000, amplitude=6000, seed=7):
     rnd = random.Random(seed)
-    return b"".join(struct.pack("<h", rnd.randint(-amplitude, amplitude)) for _ in range(int(rate * seconds)))
+    return b"".join(struct.pack("<h", rnd.randint(-amplitude, amplitude)) for _sample in range(int(rate * seconds)))
 
 
 def write_wav(path, pcm, rate=16000):

@@ -296,7 +296,7 @@ def test_recognizer_failure_knob(launch, billing, value, status):
 def test_usage_is_metered_per_turn(launch, billing):
     speech = launch("stt", *connected(billing)).wait_ready()
     with UspClient(speech.port, INTERACTIVE) as client:
-        for _ in range(3):
+        for _turn in range(3):
             assert paths(client.recognize(SPEECH))[-1] == "turn.end"
 
     def sessions():

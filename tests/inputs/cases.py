@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The bad-input cases of bad_inputs.yml, as hosts of one inventory, and the check of what site.yml said to each.
 
     cases.py inventory BASE_JSON HOST OUT_YML   one inventory host case-<id> per case: the same real HOST (a Molecule

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What an application does with the containers, done with Microsoft's Speech SDK (azure-cognitiveservices-speech).
 
     speech_client.py recognize  ws://HOST:PORT  --locale en-US  AUDIO.wav|AUDIO.mp3   RecognizedSpeech and its text
@@ -101,7 +100,7 @@ def detect(args):
     languages = speechsdk.languageconfig.AutoDetectSourceLanguageConfig(languages=args.languages.split(","))
     recognizer = speechsdk.SourceLanguageRecognizer(speech_config=config, auto_detect_source_language_config=languages,
                                                     audio_config=audio_config(args.audio))
-    result, error, seconds = timed(lambda: recognizer.recognize_once(), args.timeout)
+    result, error, seconds = timed(recognizer.recognize_once, args.timeout)
     if error:
         return {"ok": False, "reason": error, "seconds": round(seconds, 2)}
     language = speechsdk.AutoDetectSourceLanguageResult(result).language

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Probe every host's speech containers while a run goes on, and say when each host was down (a test fixture).
 
     prober.py probe OUT STOPFILE host:port [host:port ...]   poll GET /ready every 0.25 s until STOPFILE exists

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A fault-injecting proxy in front of the Docker engine's socket (a TEST FIXTURE).
 
     docker_fault_proxy.py --listen /run/speech-fault.sock --engine /var/run/docker.sock --rules /run/speech-fault-rules.json

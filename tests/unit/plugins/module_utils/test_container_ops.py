@@ -55,7 +55,7 @@ def serving(api, name, container_id):
 def test_replace_keeps_the_old_container_serving_until_its_successor_is_created():
     api = fake_api.FakeAPI()
     old_id = setup_running(api, spec())
-    items, _ = replace(api, spec(version="5.2.0"), old_id)
+    items, _body = replace(api, spec(version="5.2.0"), old_id)
     actions = ops.apply(engine_with(api), items, body_of)
     assert actions == [{"name": "stt", "action": "replaced"}]
     assert api.steps() == ["POST /containers/stt/rename", "POST /containers/create", "POST /containers/stt.previous/stop",
@@ -131,7 +131,7 @@ def test_rollback_twice_is_harmless_and_new_containers_are_removed():
     items.append({"spec": new_lid, "change": "new"})
     rollback_items.append({"name": "lid2", "change": "new", "previous_id": None, "previous_running": False})
     ops.apply(engine_with(api), items, body_of)
-    for _ in range(2):
+    for _attempt in range(2):
         actions, problems = ops.rollback(engine_with(api), rollback_items)
         assert problems == []
     assert serving(api, "stt", old_id) and api.names() == ["stt"]

@@ -387,7 +387,7 @@ def test_the_one_look_reports_what_the_roles_compare(capsys, tmp_path):
     group = mock.Mock(gr_mem=["ops", "deploy"])
     with mock.patch.object(host_facts.AnsibleModule, "run_command", run_command), \
             mock.patch.object(host_facts.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name), \
-            mock.patch.object(host_facts.grp, "getgrnam", side_effect=lambda n: group if n == "docker" else (_ for _ in ()).throw(KeyError(n))), \
+            mock.patch.object(host_facts.grp, "getgrnam", side_effect=lambda n: group if n == "docker" else {}[n]), \
             mock.patch.object(host_facts.container_state, "gather", side_effect=fake_gather):
         code, _free = run(args, files, affinity=2)
     facts = result(capsys)["ansible_facts"]["speech_host"]
