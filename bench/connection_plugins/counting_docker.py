@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) onprem.speech contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""community.docker.docker, counting module runs (for bench/noop.py only).
+"""community.docker.docker, counting module runs (for bench/noop.py and bench/fleet.py only).
 
 Every exec that runs an AnsiballZ module (pipelined on stdin, or the uploaded
 file) is one module call; the tmp-dir, chmod and cleanup execs around a

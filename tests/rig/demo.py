@@ -62,9 +62,13 @@ def host_running(name):
     return proc.returncode == 0 and proc.stdout.strip() == "true"
 
 
-def start_hosts(info):
+def start_hosts(info, hosts=None, label="onprem.speech.demo=true"):
+    """Start the hosts (name -> fixed address on the rig's network; default the demo's) and wait for systemd in each.
+
+    bench/fleet.py makes its extra hosts with this too (its own names, addresses and label)."""
+    hosts = HOSTS if hosts is None else hosts
     image = rig.built_images()[("host", rig.DEFAULT_DISTRO)][0]
-    for name, ip in HOSTS.items():
+    for name, ip in hosts.items():
         if host_running(name):
             continue
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
@@ -72,8 +76,8 @@ def start_hosts(info):
         rig.run(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", info["network"], "--ip", ip, "--dns", info["dns_ip"],
                  "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--cgroupns", "host",
                  "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", "/var/lib/docker", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-                 "--label", "onprem.speech.demo=true"] + caps + [image, "/lib/systemd/systemd"])
-    for name in HOSTS:
+                 "--label", label] + caps + [image, "/lib/systemd/systemd"])
+    for name in hosts:
         for _attempt in range(60):
             state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"], capture_output=True, text=True, check=False).stdout.strip()
             if state in ("running", "degraded"):
