@@ -34,6 +34,15 @@ def speech_percent(need, have):
     return fleet.percent(need, have)
 
 
+def speech_gateway_rows(gateways, hostvars):
+    """One row per gateway route, with its backends' states."""
+    return fleet.gateway_rows(gateways, hostvars)
+
+
+def speech_gateway_table(rows):
+    return fleet.gateway_table(rows)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -42,4 +51,6 @@ class FilterModule(object):
             "speech_percent": speech_percent,
             "speech_serial": speech_serial,
             "speech_percentage": speech_percentage,
+            "speech_gateway_rows": speech_gateway_rows,
+            "speech_gateway_table": speech_gateway_table,
         }

@@ -20,6 +20,11 @@ def speech_gstreamer_drift(look, want):
     return drift.gstreamer_drift(look, want)
 
 
+def speech_gateway_drift(look, want):
+    """What the gateway role would change on its host: HAProxy's package, its files (by SHA-256 only), its service."""
+    return drift.gateway_drift(look, want)
+
+
 def speech_look_covers(look, query):
     """Whether this run's look at the host was asked for everything of query."""
     return drift.look_covers(look, query)
@@ -56,6 +61,7 @@ class FilterModule(object):
             "speech_docker_drift": speech_docker_drift,
             "speech_gstreamer_drift": speech_gstreamer_drift,
             "speech_look_covers": speech_look_covers,
+            "speech_gateway_drift": speech_gateway_drift,
             "speech_look_merge": speech_look_merge,
             "speech_docker_packages": speech_docker_packages,
             "speech_docker_cas": speech_docker_cas,

@@ -23,7 +23,7 @@ from ansible_collections.onprem.speech.plugins.plugin_utils import inputs
 from ansible_collections.onprem.speech.plugins.plugin_utils import plan as planner
 
 # Keyword-only play settings: Ansible templates play keywords with extra vars and the play's vars only.
-KEYWORD_SETTINGS = ("speech_hosts", "speech_rollout_serial", "speech_rollout_max_fail_percentage")
+KEYWORD_SETTINGS = ("speech_hosts", "speech_gateways", "speech_rollout_serial", "speech_rollout_max_fail_percentage")
 SECRETS = ("speech_containers_api_key", "speech_containers_registry_password", "preflight_api_key", "diagnostics_api_key",
            "diagnostics_registry_password")
 NO_SPACE = ("speech_containers_billing_endpoint", "speech_containers_registry", "speech_containers_registry_username",

@@ -147,6 +147,29 @@ def docker_drift(look, want):
     return _finish(drift)
 
 
+def gateway_drift(look, want):
+    """{packages, files [{path, reason}], service} of a gateway host against want {packages, files [{path, content, mode}], service}."""
+    look = look or {}
+    drift = {}
+    missing = [name for name in want.get("packages") or [] if name not in (look.get("packages") or {})]
+    if missing:
+        drift["packages"] = "%s not installed" % ", ".join(missing)
+    files = []
+    for item in want.get("files") or []:
+        reason = _file_differs((look.get("files") or {}).get(item["path"]), item["content"], item.get("mode", "0644"))
+        if reason:
+            files.append({"path": item["path"], "reason": reason})
+    if files:
+        drift["files"] = files
+    service = want.get("service")
+    if service:
+        state = (look.get("services") or {}).get(service) or {}
+        if not (state.get("exists") and state.get("active") and state.get("enabled")):
+            drift["service"] = "%s is %s and %s" % (
+                service, state.get("active_state") or "not there", state.get("unit_file_state") or "not enabled")
+    return _finish(drift)
+
+
 def gstreamer_drift(look, want):
     """{packages: reason, elements: [missing needs]} against want {packages [names], pipeline [...], decoders {format: ...}, formats}."""
     look = look or {}
@@ -181,7 +204,7 @@ def _finish(drift):
     for key in sorted(drift):
         value = drift[key]
         if isinstance(value, list):
-            words = ", ".join(v["registry"] + ": " + v["reason"] if isinstance(v, dict) else str(v) for v in value)
+            words = ", ".join((v.get("registry") or v.get("path")) + ": " + v["reason"] if isinstance(v, dict) else str(v) for v in value)
             reasons.append("%s: %s" % (key, words))
         else:
             reasons.append("%s: %s" % (key, value))

@@ -79,6 +79,35 @@ def host_row(host, hv):
     }
 
 
+def gateway_rows(gateways, hostvars):
+    """One row per gateway route: the gateway, the service, its URL, and each backend with its state there."""
+    rows = []
+    for gateway in gateways or []:
+        hv = hostvars[gateway] if gateway in hostvars else {}
+        result = hv.get("gateway_result") or {}
+        states = dict(((s.get("backend"), s.get("server")), s) for s in hv.get("gateway_servers") or [])
+        for route in result.get("routes") or []:
+            backends = []
+            for server in route.get("servers") or []:
+                state = states.get((route.get("backend"), server.get("name"))) or {}
+                backends.append({"host": server.get("host"), "address": "%s:%s" % (server.get("address"), server.get("port")),
+                                 "status": state.get("status") or "unknown", "sessions": state.get("sessions")})
+            rows.append({"gateway": gateway, "key": route.get("key"), "title": route.get("title"), "url": route.get("url"),
+                         "backends": backends})
+    return rows
+
+
+def gateway_table(rows):
+    """The gateway routes as text lines: gateway, service, URL, backends and their states."""
+    if not rows:
+        return []
+    lines = ["%-18s %-28s %-34s %s" % ("GATEWAY", "SERVICE", "URL", "BACKENDS")]
+    for row in rows:
+        lines.append("%-18s %-28s %-34s %s" % (row["gateway"], row["key"], row["url"],
+                                               ", ".join("%s %s" % (b["host"], b["status"]) for b in row["backends"])))
+    return lines
+
+
 def fleet_rows(hosts, hostvars):
     return [host_row(host, hostvars[host] if host in hostvars else {}) for host in hosts]
 

@@ -31,12 +31,13 @@ except ImportError:  # pragma: no cover  (ansible-core depends on PyYAML)
     yaml = None
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ROLES = ("preflight", "docker", "gstreamer", "speech_containers", "diagnostics")
-PREFIXES = ("speech_containers_", "preflight_", "docker_", "gstreamer_", "diagnostics_",
-            "speech_rollout_", "speech_report_", "speech_stop_", "speech_diagnostics_")
+ROLES = ("preflight", "docker", "gstreamer", "speech_containers", "diagnostics", "gateway")
+PREFIXES = ("speech_containers_", "preflight_", "docker_", "gstreamer_", "diagnostics_", "gateway_",
+            "speech_rollout_", "speech_report_", "speech_stop_", "speech_diagnostics_", "speech_gateways")
 # Settings the playbooks read (play keywords and the report): not a role's options.
 PLAY_SETTINGS = {
     "speech_hosts": {"type": "str", "default": "speech_hosts"},
+    "speech_gateways": {"type": "str", "default": "speech_gateways"},
     "speech_rollout_serial": {"type": "raw", "default": 1},
     "speech_rollout_max_fail_percentage": {"type": "raw", "default": 0},
     "speech_stop_on_refusal": {"type": "bool", "default": False},

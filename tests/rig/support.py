@@ -59,7 +59,8 @@ NETWORK = "speech-ci"
 SUBNET = "172.30.0.0/24"
 GATEWAY = "172.30.0.1"
 # Addresses Docker hands out itself: the upper half. The lower half is for fixed ones (support
-# services .2-.19, demo hosts .21-.23, bench/fleet.py's hosts .24-.28, the fleet scenario .41-.43), so a scenario running beside
+# services .2-.19, demo hosts .21-.23, bench/fleet.py's hosts .24-.28, bench/gateway.py's .29,
+# the fleet scenario .41-.43, the gateway scenario .51-.53), so a scenario running beside
 # another never finds its fixed address taken.
 IP_RANGE = "172.30.0.128/25"
 DNS_IP = "172.30.0.2"
