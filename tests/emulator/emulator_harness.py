@@ -31,10 +31,20 @@ ALL_KEYS = (VALID, DISCONNECTED, MISMATCH, EXPIRING, INVALID)
 SSML = "<speak version='1.0' xml:lang='en-US'><voice name='%s'>%s</voice></speak>"
 
 
+_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free localhost port never handed out before in this process: two calls in a row could
+    otherwise get the same port back from the kernel (the first socket is closed at once), and
+    the second service would fail to bind."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def request(method, url, body=None, headers=None, timeout=10):
@@ -140,7 +150,8 @@ class Billing:
         self.scheme = "https" if "--cert" in extra_args else "http"
         self.url = "%s://127.0.0.1:%d/" % (self.scheme, self.port)
         self.admin = "http://127.0.0.1:%d" % self.admin_port
-        wait_for(self.answers)
+        wait_for(lambda: self.answers() or self.proc.proc.poll() is not None, 30)
+        assert self.proc.proc.poll() is None, "billing exited: " + self.proc.stderr
 
     def answers(self):
         try:
