@@ -42,6 +42,11 @@ def speech_gateway_key_hashes(keys):
     return gateway.key_hashes(keys)
 
 
+def speech_text_file(parts):
+    """A file's text: each part trimmed and ended by a newline (Ansible 2.19 leaves a Jinja '\\n' as two characters)."""
+    return gateway.text_file(parts)
+
+
 def speech_san(name):
     """A subjectAltName entry: IP:<address> for an address, DNS:<name> otherwise."""
     return ("IP:%s" if speech_plan.is_ip(str(name)) else "DNS:%s") % name
@@ -60,4 +65,5 @@ class FilterModule(object):
             "speech_gateway_key_hashes": speech_gateway_key_hashes,
             "speech_gateway_servers": speech_gateway_servers,
             "speech_san": speech_san,
+            "speech_text_file": speech_text_file,
         }

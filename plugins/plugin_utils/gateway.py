@@ -112,6 +112,12 @@ def key_hashes(keys):
     return sorted(set(hashlib.sha256(str(item.get("key", "")).encode("utf-8")).hexdigest() for item in keys or [] if isinstance(item, dict)))
 
 
+def text_file(parts):
+    """A file's text from its parts: each trimmed and ended by a newline, empty parts left out
+    (a certificate then its key; one key hash per line)."""
+    return "".join("%s\n" % str(part).strip() for part in parts or [] if part is not None and str(part).strip())
+
+
 def _pem_problems(name, text, marker):
     if not text:
         return ["%s: empty" % name]

@@ -160,3 +160,13 @@ def test_a_missing_socket_is_named(tmp_path):
     with pytest.raises(rt.GatewayError) as error:
         rt.servers(str(tmp_path / "none.sock"))
     assert "level admin" in str(error.value)
+
+
+def test_text_file_ends_each_part_with_a_real_newline():
+    # Ansible 2.19 renders '\n' inside a {{ }} template as two characters; the role builds its files with this.
+    cert, key = "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n\n", "  -----BEGIN EC PRIVATE KEY-----\nBB\n-----END EC PRIVATE KEY-----"
+    text = gateway.text_file([cert, key])
+    assert text == "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\nBB\n-----END EC PRIVATE KEY-----\n"
+    assert "\\n" not in text
+    assert gateway.text_file(["a", "", None, "b"]) == "a\nb\n"
+    assert gateway.text_file([]) == ""
