@@ -88,10 +88,14 @@ DOCKER_ONLY_VARS = {
 PLAYS = [
     ("Check the host pattern", "pattern"),
     ("Preflight", "preflight"),
+    ("Check the gateways", "gateway check"),
     ("Stop everything", "refusal gate"),
     ("Install and configure Docker", "docker + gstreamer"),
     ("Pull", "pull"),
+    ("Install and configure the gateways", "gateways"),
+    ("Prove the hosts with nothing to change", "steady"),
     ("Roll the speech containers", "rollout"),
+    ("Read the gateways", "gateway servers"),
     ("Summarise the fleet", "report"),
 ]
 ROLLOUT = "rollout"
