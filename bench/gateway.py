@@ -110,8 +110,8 @@ def main(argv=None):
         say("| Path | Requests | Failed | p50 | p95 | Mean |")
         say("|---|---|---|---|---|---|")
         for label, figures in (("direct, ws:// to speech-demo-1", direct), ("gateway, wss:// with a client key, 3 backends", through)):
-            say("| %s | %d | %d | %.3f s | %.3f s | %.3f s |" % (label, figures["requests"], figures["failed"], figures["p50"] or 0,
-                                                               figures["p95"] or 0, figures["mean"] or 0))
+            row = (label, figures["requests"], figures["failed"], figures["p50"] or 0, figures["p95"] or 0, figures["mean"] or 0)
+            say("| %s | %d | %d | %.3f s | %.3f s | %.3f s |" % row)
         say("")
         say("The gateway adds %+.3f s at p50 and %+.3f s at p95 (TLS handshake, the key check, one more hop)." % (
             (through["p50"] or 0) - (direct["p50"] or 0), (through["p95"] or 0) - (direct["p95"] or 0)))

@@ -38,8 +38,8 @@ def command(path, text, timeout=5):
                 break
             chunks.append(data)
     except (OSError, socket.timeout) as error:
-        raise GatewayError("HAProxy's runtime socket %s: %s (is haproxy running, with 'stats socket %s level admin'?)"
-                            % (path, getattr(error, "strerror", None) or error, path))
+        reason = getattr(error, "strerror", None) or error
+        raise GatewayError("HAProxy's runtime socket %s: %s (is haproxy running, with 'stats socket %s level admin'?)" % (path, reason, path))
     finally:
         sock.close()
     return b"".join(chunks).decode("utf-8", "replace")

@@ -140,7 +140,7 @@ def cert_matches_key(cert_pem, key_pem):
     try:
         key = serialization.load_pem_private_key(key_pem.encode("utf-8"), password=None)
     except (ValueError, TypeError) as error:
-        return False, "the key cannot be read (encrypted, or not a private key): %s" % str(error).split("\n")[0]
+        return False, "the key cannot be read (encrypted, or not a private key): %s" % str(error).split("\n", maxsplit=1)[0]
     form = serialization.PublicFormat.SubjectPublicKeyInfo
     ours = key.public_key().public_bytes(serialization.Encoding.DER, form)
     theirs = cert.public_key().public_bytes(serialization.Encoding.DER, form)

@@ -105,8 +105,8 @@ def test_keys_are_kept_as_hashes():
 
 def test_show_stat_servers():
     rows = rt.server_rows((FIXTURES / "show-stat.csv").read_text())
-    assert rows[("speech_stt_en-US", "gw-speech-1")] == {"status": "UP", "sessions": 1, "total": 3, "check": "L7OK",
-                                                        "address": "172.30.0.51:5000"}
+    want = {"status": "UP", "sessions": 1, "total": 3, "check": "L7OK", "address": "172.30.0.51:5000"}
+    assert rows[("speech_stt_en-US", "gw-speech-1")] == want
     assert rows[("speech_stt_en-US", "gw-speech-2")]["status"] == "MAINT"
     assert ("speech_stt_en-US", "BACKEND") not in rows
 
