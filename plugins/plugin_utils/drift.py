@@ -134,17 +134,24 @@ def docker_drift(look, want):
             cas.append({"registry": ca["registry"], "reason": reason})
     if cas:
         drift["cas"] = cas
-    service = want.get("service")
-    if service:
-        state = (look.get("services") or {}).get(service) or {}
-        if not (state.get("exists") and state.get("active") and state.get("enabled")):
-            drift["service"] = "%s is %s and %s" % (
-                service, state.get("active_state") or "not there", state.get("unit_file_state") or "not enabled")
+    reason = _service_differs(look, want.get("service"))
+    if reason:
+        drift["service"] = reason
     members = (look.get("groups") or {}).get("docker") or []
     users = [user for user in want.get("users") or [] if user not in members]
     if users:
         drift["users"] = users
     return _finish(drift)
+
+
+def _service_differs(look, service):
+    """Why a service is not as wanted (there, active and enabled), or None; None as well when no service is wanted."""
+    if not service:
+        return None
+    state = (look.get("services") or {}).get(service) or {}
+    if state.get("exists") and state.get("active") and state.get("enabled"):
+        return None
+    return "%s is %s and %s" % (service, state.get("active_state") or "not there", state.get("unit_file_state") or "not enabled")
 
 
 def gateway_drift(look, want):
@@ -161,12 +168,9 @@ def gateway_drift(look, want):
             files.append({"path": item["path"], "reason": reason})
     if files:
         drift["files"] = files
-    service = want.get("service")
-    if service:
-        state = (look.get("services") or {}).get(service) or {}
-        if not (state.get("exists") and state.get("active") and state.get("enabled")):
-            drift["service"] = "%s is %s and %s" % (
-                service, state.get("active_state") or "not there", state.get("unit_file_state") or "not enabled")
+    reason = _service_differs(look, want.get("service"))
+    if reason:
+        drift["service"] = reason
     return _finish(drift)
 
 
