@@ -81,6 +81,15 @@ class Handler(socketserver.BaseRequestHandler):
         with open(args.log, "a") as log:
             log.write("%s %s %s%s\n" % (time.strftime("%H:%M:%S"), method, path, " INJECTED %s" % rule["status"] if rule else ""))
         if rule:
+            # Read the request's body before answering, as the engine does: closing with unread bytes
+            # makes the kernel reset the connection, and the client sees a broken pipe, not the answer.
+            length = re.search(r"(?im)^content-length:\s*(\d+)", head)
+            rest = len(data.split(b"\r\n\r\n", 1)[1])
+            while length and rest < int(length.group(1)):
+                chunk = self.request.recv(65536)
+                if not chunk:
+                    break
+                rest += len(chunk)
             body = json.dumps({"message": rule["message"]}).encode("utf-8")
             self.request.sendall(("HTTP/1.1 %d Injected\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                                   % (rule["status"], len(body))).encode("ascii") + body)
