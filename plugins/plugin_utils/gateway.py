@@ -200,7 +200,7 @@ def check_settings(settings):
         value = settings.get(name)
         if value not in (None, 0) and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535):
             problems.append("gateway_%s: %r; give a port (1-65535), or 0 for none" % (name, value))
-    for name, low in (("drain_timeout", 0), ("check_interval", 1), ("tunnel_timeout", 600)):
+    for name, low in (("drain_timeout", 0), ("check_interval", 1), ("check_timeout", 1), ("tunnel_timeout", 600)):
         value = settings.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             problems.append("gateway_%s: %r; give a whole number of seconds, at least %d%s" % (
