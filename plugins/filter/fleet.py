@@ -10,9 +10,9 @@ __metaclass__ = type
 from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
 
 
-def speech_fleet_rows(hosts, hostvars):
-    """One row per host (outcome, CPU, clock, cores and memory against the plan, containers)."""
-    return fleet.fleet_rows(hosts, hostvars)
+def speech_fleet_rows(hosts, hostvars, active=None):
+    """One row per host (outcome, CPU, clock, cores and memory against the plan, containers); active: the hosts still in the run."""
+    return fleet.fleet_rows(hosts, hostvars, active)
 
 
 def speech_fleet_table(rows):

@@ -22,8 +22,8 @@ OUTCOMES = {
 }
 
 
-def host_row(host, hv):
-    """One host's row from its hostvars (a mapping).
+def host_row(host, hv, active=True):
+    """One host's row from its hostvars (a mapping); active: the host is still in the run (not failed or unreachable).
 
     It reads only the roles' published results (preflight_result, docker_result, gstreamer_result,
     speech_containers_result, diagnostics_result) and site.yml's own speech_fleet_stage: what a role
@@ -52,6 +52,9 @@ def host_row(host, hv):
         outcome = "ready"
     else:
         outcome = "failed"
+    if not active and outcome in ("ready", "not rolled out", "nothing planned"):
+        # Lost after its last result was noted (unreachable, or a task failed outside the roles' own reports).
+        outcome = "dropped"
     changes = []
     for role in ("docker", "gstreamer"):
         result = hv.get(role + "_result") or {}
@@ -108,8 +111,9 @@ def gateway_table(rows):
     return lines
 
 
-def fleet_rows(hosts, hostvars):
-    return [host_row(host, hostvars[host] if host in hostvars else {}) for host in hosts]
+def fleet_rows(hosts, hostvars, active=None):
+    """One row per host; active: the hosts still in the run (None: all of them)."""
+    return [host_row(host, hostvars[host] if host in hostvars else {}, active is None or host in active) for host in hosts]
 
 
 def percent(need, have):

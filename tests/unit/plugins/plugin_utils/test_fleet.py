@@ -26,6 +26,13 @@ def test_outcomes():
     assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_result=done(READY))["outcome"] == "ready"
     dropped = row(preflight_result=PASSED, speech_fleet_stage="checked")
     assert dropped["outcome"] == "dropped" and "after preflight" in dropped["outcome_text"]
+    # A host lost after its results were noted (the play no longer has it) dropped out, whatever they said.
+    for stage, result in (("images", None), ("rolled_out", done(READY))):
+        hv = dict({"preflight_result": PASSED, "speech_fleet_stage": stage}, **({"speech_containers_result": result} if result else {}))
+        lost = fleet.host_row("h", hv, active=False)
+        assert lost["outcome"] == "dropped", stage
+    assert fleet.fleet_rows(["a", "b"], {"a": {"preflight_result": PASSED, "speech_fleet_stage": "images"}}, ["b"])[0]["outcome"] == "dropped"
+    assert fleet.host_row("h", {"preflight_result": PASSED, "speech_containers_result": done(failure="boom")}, active=False)["outcome"] == "failed"
     not_ready = [dict(READY[0], ready=False)]
     assert row(preflight_result=PASSED, speech_containers_result=done(not_ready))["outcome"] == "failed"
 
