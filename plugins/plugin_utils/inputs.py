@@ -228,6 +228,19 @@ def validate(options, values, where=""):
     return converted, problems
 
 
+def _kind_of(value):
+    """What a value is, in the words of YAML (Ansible's own classes have names like _AnsibleTaggedDict)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, string_types):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a %s" % type(value).__name__
+
+
 def validate_entries(items, varname="speech_containers_list"):
     """(converted entries, problems) of a container list, each entry against the list's own options.
 
@@ -237,7 +250,7 @@ def validate_entries(items, varname="speech_containers_list"):
     if items is None:
         return [], []
     if not isinstance(items, list):
-        return [], ["%s: must be a list of containers (a mapping each), got %s" % (varname, type(items).__name__)]
+        return [], ["%s: must be a list of containers (a mapping each), got %s" % (varname, _kind_of(items))]
     for index, item in enumerate(items):
         where = "%s[%d]" % (varname, index)
         if not isinstance(item, dict):
