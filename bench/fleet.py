@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests" / "rig"))
 
 import demo  # noqa: E402  pylint: disable=wrong-import-position
 import rig  # noqa: E402  pylint: disable=wrong-import-position
+import noop  # noqa: E402  pylint: disable=wrong-import-position
 
 # The fleet beyond the demo's three hosts: fixed addresses in the lower half of the rig's network
 # (support.py: Docker hands out the upper half itself).
@@ -50,15 +51,7 @@ BENCH_LABEL = "onprem.speech.bench=true"
 MAX_HOSTS = len(demo.HOSTS) + len(BENCH_HOSTS)
 VENDOR = HERE / "vendor"
 
-PING = """---
-- name: The floor, one module call
-  hosts: speech_hosts
-  gather_facts: false
-  become: true
-  tasks:
-    - name: Ping
-      ansible.builtin.ping:
-"""
+PING = noop.PING  # the floor, the same playbook as noop.py's
 
 DOCKER_ONLY = """---
 - name: geerlingguy.docker on a host whose engine is installed
