@@ -73,7 +73,8 @@ GOOD_KEYS = [{"name": "app", "key": "6f1c0d3e9a8b47f2b5c4d3e2f1a0b9c8"}]
 
 
 def settings(**kw):
-    base = {"client_keys": GOOD_KEYS, "tls_generate": True, "stats_port": 0, "drain_timeout": 60, "check_interval": 2, "check_timeout": 3, "tunnel_timeout": 660}
+    base = {"client_keys": GOOD_KEYS, "tls_generate": True, "stats_port": 0, "drain_timeout": 60,
+            "check_interval": 2, "check_timeout": 3, "tunnel_timeout": 660}
     base.update(kw)
     return base
 
