@@ -76,11 +76,14 @@ warnings_found:
   type: list
   elements: str
 inputs:
-  description: The variables looked at, converted as Ansible reads them, without the secrets.
+  description:
+    - The collection's own variables, converted as Ansible reads them. This result is printed at C(-v), so it leaves out
+      the secrets and the operator's other C(speech_) variables (looked at only for misspelt names), and shows
+      C(********) for a secret's value copied into another variable and for the password of a URL (a proxy's).
   returned: always
   type: dict
 plan:
-  description: The host's container plan (the C(onprem.speech.speech_plan) filter's specs), with no secret in it.
+  description: The host's container plan (the C(onprem.speech.speech_plan) filter's specs), masked as RV(inputs) is.
   returned: always
   type: list
   elements: dict

@@ -161,6 +161,48 @@ def container_problems(plan_result, entries, varname):
     return problems
 
 
+MASK = "********"
+MIN_SECRET_LENGTH = 6
+# The password of a URL's user information (a proxy's http://user:password@host:port).
+URL_PASSWORD_RE = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
+
+
+def _strings(value):
+    if isinstance(value, string_types):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            for found in _strings(item):
+                yield found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            for found in _strings(item):
+                yield found
+
+
+def secret_values(values):
+    """The values of every secret given (the API key, passwords, the gateway's client keys, secret_env), longest first."""
+    found = set()
+    for name, value in values.items():
+        if inputs.is_secret(name) or name == "speech_containers_secret_env":
+            found.update(s.strip() for s in _strings(value) if len(s.strip()) >= MIN_SECRET_LENGTH)
+    return sorted(found, key=len, reverse=True)
+
+
+def mask(value, secrets):
+    """value with every secret in it, and every password in a URL, replaced by ********."""
+    if isinstance(value, string_types):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return URL_PASSWORD_RE.sub(r"\1" + MASK + "@", value)
+    if isinstance(value, dict):
+        return dict((k, mask(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask(item, secrets) for item in value]
+    return value
+
+
 def check_all(values, given_by_play=(), unreadable=()):
     """{problems, warnings, inputs} of the variables given (name -> templated value).
 
@@ -238,11 +280,14 @@ def check_all(values, given_by_play=(), unreadable=()):
         problems.append(data_dir_problem)
     problems.extend(docker_problems(merged))
 
-    # Nothing secret in what is handed back.
-    safe = dict((k, v) for k, v in merged.items() if not inputs.is_secret(k) and k not in ("speech_containers_secret_env",))
+    # Nothing secret in what is handed back (the action's result is printed at -v): only the collection's own
+    # variables, none that is a secret, and any secret's value copied into another one masked.
+    secrets = secret_values(merged)
+    safe = dict((k, mask(v, secrets)) for k, v in merged.items()
+                if reported(k) and not inputs.is_secret(k) and k not in ("speech_containers_secret_env",))
     unique = []
     for problem in problems:
         if problem not in unique and not any(problem.startswith(name + ": missing") for name in unreadable):
             unique.append(problem)
-    return {"problems": unique, "warnings": warnings, "inputs": safe, "plan": plan_result["plan"], "list_given": entries is not None,
+    return {"problems": unique, "warnings": warnings, "inputs": safe, "plan": mask(plan_result["plan"], secrets), "list_given": entries is not None,
             "list_name": varname}
