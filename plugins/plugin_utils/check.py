@@ -168,16 +168,14 @@ URL_PASSWORD_RE = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
 
 
 def _strings(value):
+    """Every string in value, however deep."""
     if isinstance(value, string_types):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            for found in _strings(item):
-                yield found
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            for found in _strings(item):
-                yield found
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else []
+    found = []
+    for item in items:
+        found.extend(_strings(item))
+    return found
 
 
 def secret_values(values):
