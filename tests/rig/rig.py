@@ -530,20 +530,24 @@ def main(argv=None):
     jobs = max(1, args.jobs)
     ok = runner.step("setup: virtual environment", ensure_venv) and runner.step("setup: collection path", ensure_collection_link)
     if ok:
-        # The machine's setup (engine, images, support services: mostly waiting on the network and
-        # debootstrap) runs beside unit, lint and sanity (mostly CPU); those write to their logs then.
-        side_by_side = bool(molecule) and bool(static) and jobs > 1
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            machine = pool.submit(runner.step, "setup: machine", setup_machine, molecule) if molecule else None
+        if jobs > 1 and molecule:
+            # One pool of `jobs` lanes for everything: unit, lint and sanity (mostly CPU) one after another on the
+            # first lane, while the machine's setup (engine, images, support services: mostly waiting on the network
+            # and debootstrap) runs here; then the scenarios, longest first, take every lane as it frees, so the
+            # longest scenario starts beside unit instead of after sanity. Each part writes to .cache/logs/<part>.log.
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                if static:
+                    pool.submit(lambda: [runner.step(part, globals()["part_" + part], to_file=True) for part in static])
+                machine_ok = runner.step("setup: machine", setup_machine, molecule)
+                if machine_ok:
+                    for name in molecule:
+                        pool.submit(runner.step, "molecule:" + name, part_molecule, name, to_file=True)
+        else:
             for part in static:
-                runner.step(part, globals()["part_" + part], to_file=side_by_side)
-            machine_ok = machine.result() if machine else True
-        if molecule and machine_ok and not (runner.failed and not args.keep_going):
-            # Scenarios, longest first, on `jobs` lanes; each writes to .cache/logs/molecule-<name>.log.
-            lanes = min(jobs, len(molecule))
-            with ThreadPoolExecutor(max_workers=lanes) as pool:
+                runner.step(part, globals()["part_" + part])
+            if molecule and runner.step("setup: machine", setup_machine, molecule):
                 for name in molecule:
-                    pool.submit(runner.step, "molecule:" + name, part_molecule, name, to_file=lanes > 1)
+                    runner.step("molecule:" + name, part_molecule, name)
         ok = not runner.failed
     results = runner.results
     print("\n==== onprem.speech test summary ====")
