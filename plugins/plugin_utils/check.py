@@ -287,5 +287,6 @@ def check_all(values, given_by_play=(), unreadable=()):
     for problem in problems:
         if problem not in unique and not any(problem.startswith(name + ": missing") for name in unreadable):
             unique.append(problem)
-    return {"problems": unique, "warnings": warnings, "inputs": safe, "plan": mask(plan_result["plan"], secrets), "list_given": entries is not None,
-            "list_name": varname}
+    # A problem quotes the value it is about: a secret in it is masked too.
+    return {"problems": mask(unique, secrets), "warnings": mask(warnings, secrets), "inputs": safe, "plan": mask(plan_result["plan"], secrets),
+            "list_given": entries is not None, "list_name": varname}

@@ -57,3 +57,8 @@ def test_a_proxy_password_is_masked_even_where_no_secret_variable_holds_it():
     report = check.check_all(given(speech_containers_list=[{"name": "stt-en", "kind": "stt", "locale": "en-US", "host_port": 5000,
                                                             "http_proxy": "http://u:hunter2hunter2@proxy.example:3128"}]))
     assert "hunter2hunter2" not in json.dumps(report)
+
+
+def test_a_problem_that_quotes_a_value_masks_the_secret_in_it():
+    report = check.check_all(given(docker_daemon_options={"registry-mirrors": ["u:%s@mirror.example" % KEY]}))
+    assert report["problems"] == ["docker_daemon_options: registry-mirrors entry 'u:********@mirror.example' needs a scheme (https://host:port)"]
