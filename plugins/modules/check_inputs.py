@@ -79,7 +79,8 @@ inputs:
   description:
     - The collection's own variables, converted as Ansible reads them. This result is printed at C(-v), so it leaves out
       the secrets and the operator's other C(speech_) variables (looked at only for misspelt names), and shows
-      C(********) for a secret's value copied into another variable and for the password of a URL (a proxy's).
+      C(<hidden>) for a secret's value copied into another variable, and C(<credentials>) for the user and password of
+      a URL (a proxy's).
   returned: always
   type: dict
 plan:

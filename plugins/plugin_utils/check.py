@@ -161,10 +161,9 @@ def container_problems(plan_result, entries, varname):
     return problems
 
 
-MASK = "********"
+# The user information of a URL anywhere in a string (a proxy's http://user:password@host:port).
+URL_USERINFO_RE = re.compile(r"://[^/@\s]+@")
 MIN_SECRET_LENGTH = 6
-# The password of a URL's user information (a proxy's http://user:password@host:port).
-URL_PASSWORD_RE = re.compile(r"(://[^/:@\s]+:)[^@/\s]+@")
 
 
 def _strings(value):
@@ -188,12 +187,10 @@ def secret_values(values):
 
 
 def mask(value, secrets):
-    """value with every secret in it, and every password in a URL, replaced by ********."""
+    """value with every secret in it replaced by <hidden>, and every URL's user information by <credentials>
+    (plan.redact and plan.redact_userinfo's markers), however deep."""
     if isinstance(value, string_types):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return URL_PASSWORD_RE.sub(r"\1" + MASK + "@", value)
+        return URL_USERINFO_RE.sub("://<credentials>@", planner.redact(value, *secrets))
     if isinstance(value, dict):
         return dict((k, mask(v, secrets)) for k, v in value.items())
     if isinstance(value, (list, tuple)):

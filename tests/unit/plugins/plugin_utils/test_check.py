@@ -46,9 +46,9 @@ def test_a_secret_copied_into_an_option_is_masked():
     text = json.dumps(report)
     for secret in (KEY, PASSWORD, CLIENT_KEY):
         assert secret not in text
-    assert report["inputs"]["docker_daemon_options"]["labels"] == ["pw=********", "client=********"]
+    assert report["inputs"]["docker_daemon_options"]["labels"] == ["pw=<hidden>", "client=<hidden>"]
     entry = report["inputs"]["speech_containers_list"][0]
-    assert entry["env"] == {"EXTRA": "a=********"} and entry["http_proxy"] == "http://proxyuser:********@proxy.example:3128"
+    assert entry["env"] == {"EXTRA": "a=<hidden>"} and entry["http_proxy"] == "http://<credentials>@proxy.example:3128"
     # The plan the role's later checks read keeps what they need (image, port) and masks the rest the same way.
     assert report["plan"][0]["host_port"] == 5000 and "speech-to-text" in report["plan"][0]["image"]
 
@@ -61,4 +61,4 @@ def test_a_proxy_password_is_masked_even_where_no_secret_variable_holds_it():
 
 def test_a_problem_that_quotes_a_value_masks_the_secret_in_it():
     report = check.check_all(given(docker_daemon_options={"registry-mirrors": ["u:%s@mirror.example" % KEY]}))
-    assert report["problems"] == ["docker_daemon_options: registry-mirrors entry 'u:********@mirror.example' needs a scheme (https://host:port)"]
+    assert report["problems"] == ["docker_daemon_options: registry-mirrors entry 'u:<hidden>@mirror.example' needs a scheme (https://host:port)"]
