@@ -530,19 +530,24 @@ def main(argv=None):
     jobs = max(1, args.jobs)
     ok = runner.step("setup: virtual environment", ensure_venv) and runner.step("setup: collection path", ensure_collection_link)
     if ok:
-        if jobs > 1 and molecule:
+        if jobs > 1 and molecule and len(static) + len(molecule) > 1:
             # One pool of `jobs` lanes for everything: unit, lint and sanity (mostly CPU) one after another on the
             # first lane, while the machine's setup (engine, images, support services: mostly waiting on the network
             # and debootstrap) runs here; then the scenarios, longest first, take every lane as it frees, so the
             # longest scenario starts beside unit instead of after sanity. Each part writes to .cache/logs/<part>.log.
+            def run_static():
+                for part in static:
+                    runner.step(part, globals()["part_" + part], to_file=True)
+
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 if static:
-                    pool.submit(lambda: [runner.step(part, globals()["part_" + part], to_file=True) for part in static])
+                    pool.submit(run_static)
                 machine_ok = runner.step("setup: machine", setup_machine, molecule)
                 if machine_ok:
                     for name in molecule:
                         pool.submit(runner.step, "molecule:" + name, part_molecule, name, to_file=True)
         else:
+            # One lane, or a single part: one after another, on the console.
             for part in static:
                 runner.step(part, globals()["part_" + part])
             if molecule and runner.step("setup: machine", setup_machine, molecule):
