@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: fleet_report
+short_description: Write the fleet report (HTML and Markdown) on the controller, and return its summary table
+version_added: 0.4.0
+description:
+  - Runs on the controller only (an action plugin); nothing is asked of any host.
+  - Reads only what the roles published in hostvars (C(preflight_result), C(docker_result), C(gstreamer_result),
+    C(speech_containers_result), C(diagnostics_result), C(gateway_result), C(gateway_servers)) and site.yml's
+    C(speech_fleet_stage). None of them holds a secret.
+  - Renders the templates C(index.html.j2) and C(report.md.j2) (found as the M(ansible.builtin.template) module finds
+    them: in a C(templates/) directory of the play's or role's search path) and writes each file only when its content
+    differs, atomically, readable by all (C(0644)), in a directory it makes (C(0755)).
+  - The report is a controller-side artifact rewritten on every run; writing it never counts as a change to the fleet.
+  - In check mode nothing is written; the table is still returned.
+  - One task, run once, instead of a module run for the directory and one for each file.
+author:
+  - onprem.speech maintainers (@onprem)
+options:
+  dest:
+    description: The directory the report is written to (made when missing).
+    type: path
+    required: true
+  hosts:
+    description: The hosts to report, in order (refused and failed ones included). Default the play's hosts, C(ansible_play_hosts_all).
+    type: list
+    elements: str
+  active:
+    description:
+      - The hosts still in the run. Default C(ansible_play_hosts). A host with a result that is no longer active is
+        reported as dropped (failed or unreachable since).
+    type: list
+    elements: str
+  gateways:
+    description: The gateway hosts whose routes the report shows.
+    type: list
+    elements: str
+    default: []
+attributes:
+  action:
+    description: Runs on the controller.
+    support: full
+  async:
+    description: Not an asynchronous action.
+    support: none
+  bypass_host_loop:
+    description: Runs once per host it is run for; use C(run_once).
+    support: none
+  check_mode:
+    description: Writes nothing in check mode, and returns the table.
+    support: full
+  diff_mode:
+    description: Nothing to show a difference of.
+    support: none
+  platform:
+    description: Runs on the controller.
+    support: full
+    platforms: all
+seealso:
+  - module: onprem.speech.check_inputs
+"""
+
+EXAMPLES = r"""
+---
+- name: Write the fleet report
+  onprem.speech.fleet_report:
+    dest: "{{ playbook_dir }}/speech-report"
+    gateways: "{{ groups['speech_gateways'] | default([]) }}"
+  run_once: true
+  register: report
+
+- name: Print its table
+  ansible.builtin.debug:
+    msg: "{{ report.table }}"
+  run_once: true
+"""
+
+RETURN = r"""
+path:
+  description: The directory the report is in.
+  returned: always
+  type: str
+written:
+  description: The files written by this run (a file whose content had not changed is left as it was).
+  returned: always
+  type: list
+  elements: str
+  sample: [index.html]
+rows:
+  description: One row per host (outcome, CPU, clock, cores and memory against the plan, containers, what changed).
+  returned: always
+  type: list
+  elements: dict
+gateways:
+  description: One row per gateway route, with each backend's state on that gateway.
+  returned: always
+  type: list
+  elements: dict
+table:
+  description: The summary table as lines of text, then the gateways' routes, then where the report is.
+  returned: always
+  type: list
+  elements: str
+"""
