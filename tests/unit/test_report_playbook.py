@@ -74,3 +74,25 @@ def test_a_pattern_that_matches_no_host_fails_naming_it_and_keeps_the_last_repor
     assert 'speech_hosts "speech_hostz" matches no host of the inventory' in run.stdout, run.stdout
     assert "clients, site_a, site_b, speech_hosts" in run.stdout
     assert (report / "report.md").read_text() == "the last report\n"
+
+
+def test_the_report_is_written_readable_and_left_alone_when_its_content_has_not_changed(tmp_path):
+    report = tmp_path / "deep" / "report"
+    first = run_playbook(tmp_path, "report.yml", "-e", "speech_report_dir=%s" % report)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "changed=0" in first.stdout and "Fleet report: %s/index.html" % report in first.stdout
+    stats = {name: (report / name).stat() for name in ("index.html", "report.md")}
+    assert {oct(s.st_mode & 0o777) for s in stats.values()} == {"0o644"}
+    assert oct(report.stat().st_mode & 0o777) == "0o755"
+    second = run_playbook(tmp_path, "report.yml", "-e", "speech_report_dir=%s" % report)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert {name: (report / name).stat().st_mtime_ns for name in stats} == {name: s.st_mtime_ns for name, s in stats.items()}
+    assert not [p.name for p in report.iterdir() if p.name.startswith(".report-")]
+
+
+def test_check_mode_writes_no_report_and_still_prints_the_table(tmp_path):
+    report = tmp_path / "report"
+    run = run_playbook(tmp_path, "report.yml", "--check", "-e", "speech_report_dir=%s" % report)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not report.exists()
+    assert "(not written: check mode)" in run.stdout and "a1" in run.stdout
