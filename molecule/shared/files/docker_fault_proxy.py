@@ -9,7 +9,9 @@ rules file (read again whenever it changes):
 
 A matching request gets the rule's status with the engine's error shape
 ({"message": ...}) and never reaches the engine; "times" (optional) limits how often
-a rule fires. Every request is logged (method, path, injected or not) to --log.
+a rule fires. Every request is logged (method, path, injected or not) to --log; the
+moment a rule first fires (seconds since the epoch) is written to --fired, unless that
+file exists already (a test removes it to time the next refusal).
 The roles are pointed at the proxy with speech_containers_docker_host; they never
 know it is there.
 """
@@ -80,6 +82,9 @@ class Handler(socketserver.BaseRequestHandler):
         rule = match(args, method, path)
         with open(args.log, "a") as log:
             log.write("%s %s %s%s\n" % (time.strftime("%H:%M:%S"), method, path, " INJECTED %s" % rule["status"] if rule else ""))
+        if rule and not os.path.exists(args.fired):
+            with open(args.fired, "w") as fired:
+                fired.write("%.3f\n" % time.time())
         if rule:
             # Read the request's body before answering, as the engine does: closing with unread bytes
             # makes the kernel reset the connection, and the client sees a broken pipe, not the answer.
@@ -114,6 +119,7 @@ def main():
     parser.add_argument("--engine", default="/var/run/docker.sock")
     parser.add_argument("--rules", default="/run/speech-fault-rules.json")
     parser.add_argument("--log", default="/run/speech-fault.log")
+    parser.add_argument("--fired", default="/run/speech-fault.fired")
     args = parser.parse_args()
     if os.path.exists(args.listen):
         os.remove(args.listen)
