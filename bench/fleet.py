@@ -12,7 +12,8 @@ The fleet is the demo's hosts, then speech-bench-4..8 (same host image and run
 options as the demo's, made by demo.start_hosts, fixed addresses 172.30.0.24-28
 on the rig's network). Bench hosts are converged by one site.yml run, timed.
 Then, in one run and with pipelining on:
-- the floor: a playbook with a single ping task (become) on one host;
+- the floor: a playbook with a single ping task (become), on 1, 4 and 8 hosts (what
+  the machine itself costs for more hosts: on this rig every host shares its cores);
 - site.yml as a no-op on 1, 4 and 8 hosts;
 - geerlingguy.docker (bench/vendor, a widely used role that only installs Docker)
   as a no-op on the same first host, set to the engine the host has;
@@ -353,10 +354,10 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         runs = []  # (what, hosts, Run)
         ping = tmp / "ping.yml"
         ping.write_text(PING)
-        log("ping on %s" % first)
-        runs.append(("ping (the floor)", [first], playbook_run(ping, inventory, first, tmp, "ping")))
         for count in counts:
             hosts = fleet(count)
+            log("ping on %d host(s)" % count)
+            runs.append(("ping (the floor)", hosts, playbook_run(ping, inventory, ",".join(hosts), tmp, "ping-%d" % count)))
             log("site.yml no-op on %d host(s)" % count)
             runs.append(("site.yml no-op", hosts, playbook_run(site, inventory, ",".join(hosts), tmp, "noop-%d" % count)))
         docker_only = tmp / "docker_only.yml"
@@ -392,6 +393,15 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         for what, hosts, run in runs:
             row = (what, len(hosts), run.wall, run.startup, per_host(run.calls, hosts), per_host(run.changed, hosts))
             say("| %s | %d | %.1f s | %.1f s | %s | %s |" % row)
+        say("")
+        walls = dict(((what, len(hosts)), run.wall) for what, hosts, run in runs)
+        for count in counts:
+            noop, floor = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count))
+            line = "On %d host(s): the no-op %.1f s against the ping floor's %.1f s (%.1f x)" % (count, noop, floor, noop / floor)
+            if count != counts[0]:
+                line += "; against %d host(s): the no-op %.1f x, the floor %.1f x" % (
+                    counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])])
+            say(line)
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
         if noop_one:
