@@ -83,6 +83,17 @@ def main(argv=None):
     print()
     for rev, runs in results.items():
         print("%s: median %.1f s over %d run(s)" % (rev, statistics.median(r.wall for r in runs), len(runs)))
+    print()
+    print("Each play's seconds (module calls on all hosts / tasks), as bench/fleet.py splits a run:")
+    print()
+    stages = [label for _prefix, label in fleet.PLAYS]
+    print("| Revision | Round | Start | %s | Wall |" % " | ".join(stages))
+    print("|---|---|---|%s---|" % ("---|" * len(stages)))
+    for rev, runs in results.items():
+        for i, run in enumerate(runs):
+            seconds = run.by_stage()
+            cells = " | ".join("%.1f (%d / %d)" % tuple(seconds.get(stage, (0.0, 0, 0))) for stage in stages)
+            print("| %s | %d | %.1f | %s | %.1f |" % (rev, i + 1, run.startup, cells, run.wall))
     return 0
 
 
