@@ -20,3 +20,25 @@ attributes:
     support: full
     platforms: linux
 """
+
+    # What the collection's controller-only actions share (check_inputs, fleet_report): each says its own check_mode.
+    CONTROLLER = r"""
+options: {}
+attributes:
+  action:
+    description: Runs on the controller.
+    support: full
+  async:
+    description: Not an asynchronous action.
+    support: none
+  bypass_host_loop:
+    description: Runs once per host it is run for.
+    support: none
+  diff_mode:
+    description: Nothing to show a difference of.
+    support: none
+  platform:
+    description: Runs on the controller.
+    support: full
+    platforms: all
+"""

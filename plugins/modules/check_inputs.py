@@ -33,26 +33,12 @@ options:
     description: Fail when there are problems (V(false) returns them in RV(problems) for the caller to report with others).
     type: bool
     default: true
+extends_documentation_fragment:
+  - onprem.speech.attributes.controller
 attributes:
-  action:
-    description: Runs on the controller.
-    support: full
-  async:
-    description: Not an asynchronous action.
-    support: none
-  bypass_host_loop:
-    description: Runs once per host.
-    support: none
   check_mode:
     description: Changes nothing in any mode.
     support: full
-  diff_mode:
-    description: Nothing to show a difference of.
-    support: none
-  platform:
-    description: Runs on the controller.
-    support: full
-    platforms: all
 seealso:
   - module: onprem.speech.host_facts
 """

@@ -45,26 +45,12 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - onprem.speech.attributes.controller
 attributes:
-  action:
-    description: Runs on the controller.
-    support: full
-  async:
-    description: Not an asynchronous action.
-    support: none
-  bypass_host_loop:
-    description: Runs once per host it is run for; use C(run_once).
-    support: none
   check_mode:
     description: Writes nothing in check mode, and returns the table.
     support: full
-  diff_mode:
-    description: Nothing to show a difference of.
-    support: none
-  platform:
-    description: Runs on the controller.
-    support: full
-    platforms: all
 seealso:
   - module: onprem.speech.check_inputs
 """
