@@ -9,6 +9,7 @@ __metaclass__ = type
 
 STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls",
           "rolled_out": "the rollout"}
+ORDER = [None, "checked", "configured", "images", "rolled_out"]
 
 OUTCOMES = {
     "ready": "every container ready",
@@ -22,18 +23,35 @@ OUTCOMES = {
 }
 
 
+def host_stage(hv):
+    """How far a host got, from the roles' results: preflight passed (checked), the gstreamer role,
+    the last of the configure play, noted its result (configured), speech_containers noted its result
+    (rolled_out). Only the end of the image pulls has no result of its own: site.yml notes it
+    (speech_fleet_stage: images). Whichever is further counts."""
+    derived = None
+    if (hv.get("preflight_result") or {}).get("passed"):
+        derived = "checked"
+    if derived and hv.get("gstreamer_result") is not None:
+        derived = "configured"
+    if derived and hv.get("speech_containers_result") is not None:
+        derived = "rolled_out"
+    noted = hv.get("speech_fleet_stage")
+    noted = noted if noted in ORDER else None
+    return max(derived, noted, key=ORDER.index)
+
+
 def host_row(host, hv, active=True):
     """One host's row from its hostvars (a mapping); active: the host is still in the run (not failed or unreachable).
 
     It reads only the roles' published results (preflight_result, docker_result, gstreamer_result,
-    speech_containers_result, diagnostics_result) and site.yml's own speech_fleet_stage: what a role
-    does inside is its own business."""
+    speech_containers_result, diagnostics_result) and site.yml's own speech_fleet_stage (host_stage): what a
+    role does inside is its own business."""
     preflight = hv.get("preflight_result") or {}
     summary = preflight.get("summary") or {}
     machine = preflight.get("host") or {}
     speech = hv.get("speech_containers_result") or {}
     containers = speech.get("containers") or []
-    stage = hv.get("speech_fleet_stage")
+    stage = host_stage(hv)
     if not preflight:
         outcome = "not checked"
     elif not preflight.get("passed"):
@@ -63,7 +81,7 @@ def host_row(host, hv, active=True):
     return {
         "host": host,
         "outcome": outcome,
-        "outcome_text": OUTCOMES[outcome] % STAGES.get(hv.get("speech_fleet_stage"), "?") if outcome == "dropped" else OUTCOMES[outcome],
+        "outcome_text": OUTCOMES[outcome] % STAGES.get(stage, "?") if outcome == "dropped" else OUTCOMES[outcome],
         "problems": list(preflight.get("problems") or []),
         "failure": speech.get("failure") or None,
         "stage": stage,

@@ -22,8 +22,8 @@ def options(role):
 
 
 def family_files(role):
-    # vars/look.yml is the role's query of the one look (read by include_vars), not a family file.
-    return sorted(p for p in (ROOT / "roles" / role / "vars").glob("*.yml") if p.name != "look.yml")
+    # vars/main.yml is the role's query of the one look (preflight reads it by include_vars), not a family file.
+    return sorted(p for p in (ROOT / "roles" / role / "vars").glob("*.yml") if p.name != "main.yml")
 
 
 def walk(opts, where):
@@ -50,18 +50,23 @@ def test_family_vars_files_define_the_same_internal_names(role):
     assert keys[0] == keys[1]
     for key in keys[0]:
         assert key.startswith(role + "_family_"), "%s: %s is not an internal family name" % (role, key)
-    assert not (ROOT / "roles" / role / "vars" / "main.yml").exists(), "role vars/main.yml would beat play vars"
+    # Role vars beat play and inventory vars: vars/main.yml holds only the look query, which no operator sets
+    # (no argument spec option, no default) and which the role then reads without a task.
+    main = yaml.safe_load((ROOT / "roles" / role / "vars" / "main.yml").read_text())
+    assert list(main) == [role + "_look_query"]
+    assert role + "_look_query" not in options(role)
+    assert role + "_look_query" not in (load(role, "defaults/main.yml") or {})
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_look_query_reads_only_operator_variables_with_defaults(role):
-    """preflight reads vars/look.yml without the role's defaults: every variable in it has a default()."""
-    text = (ROOT / "roles" / role / "vars" / "look.yml").read_text()
+    """preflight reads vars/main.yml without the role's defaults: every variable in it has a default()."""
+    text = (ROOT / "roles" / role / "vars" / "main.yml").read_text()
     data = yaml.safe_load(text)
     assert list(data) == [role + "_look_query"]
     jinja = " ".join(re.findall(r"\{\{(.*?)\}\}", text, re.S))
     for name in set(re.findall(r"\b(%s_[a-z_]+)" % role, jinja)):
-        assert re.search(r"%s \| default\(" % name, text), "%s in vars/look.yml has no default()" % name
+        assert re.search(r"%s \| default\(" % name, text), "%s in vars/main.yml has no default()" % name
 
 
 @pytest.mark.parametrize("family", ["Debian", "RedHat"])

@@ -37,6 +37,20 @@ def test_outcomes():
     assert row(preflight_result=PASSED, speech_containers_result=done(not_ready))["outcome"] == "failed"
 
 
+def test_stage_from_the_roles_results():
+    """site.yml notes only the image pulls; how far a host got otherwise comes from the roles' results."""
+    assert fleet.host_stage({}) is None
+    assert fleet.host_stage({"preflight_result": {"passed": False}, "gstreamer_result": {}}) is None
+    assert fleet.host_stage({"preflight_result": PASSED}) == "checked"
+    assert fleet.host_stage({"preflight_result": PASSED, "docker_result": {}, "gstreamer_result": {}}) == "configured"
+    assert fleet.host_stage({"preflight_result": PASSED, "gstreamer_result": {}, "speech_fleet_stage": "images"}) == "images"
+    assert fleet.host_stage({"preflight_result": PASSED, "speech_fleet_stage": "images", "speech_containers_result": done()}) == "rolled_out"
+    configured = row(preflight_result=PASSED, docker_result={}, gstreamer_result={})
+    assert configured["outcome"] == "dropped" and "after Docker and GStreamer" in configured["outcome_text"]
+    # A host whose role noted its result with no container (Docker and GStreamer only), no note needed.
+    assert row(preflight_result=PASSED, gstreamer_result={}, speech_containers_result=done())["outcome"] == "nothing planned"
+
+
 def test_row_numbers_and_table():
     r = row(preflight_result=PASSED, speech_containers_result=done(READY))
     assert (r["cpus_need"], r["cpus_have"], r["memory_need_mb"], r["memory_have_mb"]) == (0.5, 2.0, 4608, 24000)
