@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
 
 
@@ -23,6 +24,18 @@ def speech_fleet_table(rows):
 def speech_serial(value):
     """speech_rollout_serial as the play keyword takes it; a value preflight refuses becomes 1 (the run never gets there)."""
     return fleet.serial_or_default(value)
+
+
+def speech_pattern(value, name="speech_hosts"):
+    """speech_hosts (or speech_gateways) as a play's hosts keyword; a value that is not a pattern fails naming the variable.
+
+    site.yml's plays template their hosts with it in the controller's main process, before any task is forked;
+    that loads the collection's filter plugins there once, and every worker process inherits them instead of
+    loading them again for each task and host (bench/BENCHMARKS.md)."""
+    try:
+        return fleet.host_pattern(value, name)
+    except ValueError as error:
+        raise AnsibleFilterError(str(error))
 
 
 def speech_percentage(value):
@@ -50,6 +63,7 @@ class FilterModule(object):
             "speech_fleet_table": speech_fleet_table,
             "speech_percent": speech_percent,
             "speech_serial": speech_serial,
+            "speech_pattern": speech_pattern,
             "speech_percentage": speech_percentage,
             "speech_gateway_rows": speech_gateway_rows,
             "speech_gateway_table": speech_gateway_table,

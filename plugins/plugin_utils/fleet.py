@@ -9,7 +9,6 @@ __metaclass__ = type
 
 STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls",
           "rolled_out": "the rollout"}
-ORDER = [None, "checked", "configured", "images", "rolled_out"]
 
 OUTCOMES = {
     "ready": "every container ready",
@@ -23,29 +22,33 @@ OUTCOMES = {
 }
 
 
+# The groups site.yml's pull play sorts every host into once its images are present (group_by).
+PULLED_GROUPS = ("speech_rollout_steady", "speech_rollout_changing")
+
+
 def host_stage(hv):
-    """How far a host got, from the roles' results: preflight passed (checked), the gstreamer role,
-    the last of the configure play, noted its result (configured), speech_containers noted its result
-    (rolled_out). Only the end of the image pulls has no result of its own: site.yml notes it
-    (speech_fleet_stage: images). Whichever is further counts."""
-    derived = None
+    """How far a host got, from the roles' results: preflight passed (checked); the gstreamer role, the last of
+    the configure play, noted its result (configured); site.yml's pull play sorted the host into
+    speech_rollout_steady or speech_rollout_changing (images: no role result marks the end of the pulls);
+    speech_containers noted its result (rolled_out)."""
+    stage = None
     if (hv.get("preflight_result") or {}).get("passed"):
-        derived = "checked"
-    if derived and hv.get("gstreamer_result") is not None:
-        derived = "configured"
-    if derived and hv.get("speech_containers_result") is not None:
-        derived = "rolled_out"
-    noted = hv.get("speech_fleet_stage")
-    noted = noted if noted in ORDER else None
-    return max(derived, noted, key=ORDER.index)
+        stage = "checked"
+        if hv.get("gstreamer_result") is not None:
+            stage = "configured"
+        if set(hv.get("group_names") or []) & set(PULLED_GROUPS):
+            stage = "images"
+        if hv.get("speech_containers_result") is not None:
+            stage = "rolled_out"
+    return stage
 
 
 def host_row(host, hv, active=True):
     """One host's row from its hostvars (a mapping); active: the host is still in the run (not failed or unreachable).
 
     It reads only the roles' published results (preflight_result, docker_result, gstreamer_result,
-    speech_containers_result, diagnostics_result) and site.yml's own speech_fleet_stage (host_stage): what a
-    role does inside is its own business."""
+    speech_containers_result, diagnostics_result) and the groups site.yml sorts hosts into (host_stage): what
+    a role does inside is its own business."""
     preflight = hv.get("preflight_result") or {}
     summary = preflight.get("summary") or {}
     machine = preflight.get("host") or {}
@@ -165,6 +168,14 @@ def serial_or_default(value):
         if isinstance(item, bool) or not number.isdigit() or int(number) < 1 or (text.endswith("%") and int(number) > 100):
             return 1
     return value if isinstance(value, list) else (str(value).strip() if str(value).strip().endswith("%") else int(str(value).strip()))
+
+
+def host_pattern(value, name="speech_hosts"):
+    """A play's host pattern from speech_hosts or speech_gateways (text: a group, a host, or Ansible's a:b:&c:!d),
+    stripped; anything else raises ValueError naming the variable (preflight refuses it too, as a string option)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise ValueError("%s: give a host pattern (a group, a host, or Ansible's a:b:&c:!d), not %r" % (name, value))
+    return str(value).strip()
 
 
 def percentage_or_default(value):

@@ -49,6 +49,13 @@ def test_report_rows_follow_the_host_pattern(tmp_path, pattern, expected):
         assert (host in expected) == (">%s<" % host in html), host
 
 
+def test_a_host_pattern_that_is_not_text_is_named_before_anything_runs(tmp_path):
+    bad = run_playbook(tmp_path, "report.yml", "-e", '{"speech_hosts": {"site_a": 1}}', "-e", "speech_report_dir=%s" % (tmp_path / "r2"))
+    assert bad.returncode != 0
+    assert "speech_hosts: give a host pattern" in bad.stdout + bad.stderr
+    assert not (tmp_path / "r2").exists()
+
+
 def run_playbook(tmp_path, playbook, *args):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(INVENTORY)

@@ -21,30 +21,30 @@ def test_outcomes():
     assert row(preflight_result=PASSED, speech_containers_result=done(READY))["outcome"] == "ready"
     assert row(preflight_result=PASSED, speech_containers_result=done(READY, rolled_back=True))["outcome"] == "rolled back"
     assert row(preflight_result=PASSED, speech_containers_result=done(failure="boom"))["outcome"] == "failed"
-    assert row(preflight_result=PASSED, speech_fleet_stage="images")["outcome"] == "not rolled out"
-    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_result=done())["outcome"] == "nothing planned"
-    assert row(preflight_result=PASSED, speech_fleet_stage="rolled_out", speech_containers_result=done(READY))["outcome"] == "ready"
-    dropped = row(preflight_result=PASSED, speech_fleet_stage="checked")
+    assert row(preflight_result=PASSED, group_names=["speech_rollout_steady"])["outcome"] == "not rolled out"
+    assert row(preflight_result=PASSED, speech_containers_result=done())["outcome"] == "nothing planned"
+    assert row(preflight_result=PASSED, speech_containers_result=done(READY))["outcome"] == "ready"
+    dropped = row(preflight_result=PASSED)
     assert dropped["outcome"] == "dropped" and "after preflight" in dropped["outcome_text"]
     # A host lost after its results were noted (the play no longer has it) dropped out, whatever they said.
     for stage, result in (("images", None), ("rolled_out", done(READY))):
-        hv = dict({"preflight_result": PASSED, "speech_fleet_stage": stage}, **({"speech_containers_result": result} if result else {}))
+        hv = dict({"preflight_result": PASSED, "group_names": ["speech_rollout_changing"]}, **({"speech_containers_result": result} if result else {}))
         lost = fleet.host_row("h", hv, active=False)
         assert lost["outcome"] == "dropped", stage
-    assert fleet.fleet_rows(["a", "b"], {"a": {"preflight_result": PASSED, "speech_fleet_stage": "images"}}, ["b"])[0]["outcome"] == "dropped"
+    assert fleet.fleet_rows(["a", "b"], {"a": {"preflight_result": PASSED, "group_names": ["speech_rollout_steady"]}}, ["b"])[0]["outcome"] == "dropped"
     assert fleet.host_row("h", {"preflight_result": PASSED, "speech_containers_result": done(failure="boom")}, active=False)["outcome"] == "failed"
     not_ready = [dict(READY[0], ready=False)]
     assert row(preflight_result=PASSED, speech_containers_result=done(not_ready))["outcome"] == "failed"
 
 
 def test_stage_from_the_roles_results():
-    """site.yml notes only the image pulls; how far a host got otherwise comes from the roles' results."""
+    """How far a host got comes from the roles' results, and the groups site.yml's pull play sorts hosts into."""
     assert fleet.host_stage({}) is None
     assert fleet.host_stage({"preflight_result": {"passed": False}, "gstreamer_result": {}}) is None
     assert fleet.host_stage({"preflight_result": PASSED}) == "checked"
     assert fleet.host_stage({"preflight_result": PASSED, "docker_result": {}, "gstreamer_result": {}}) == "configured"
-    assert fleet.host_stage({"preflight_result": PASSED, "gstreamer_result": {}, "speech_fleet_stage": "images"}) == "images"
-    assert fleet.host_stage({"preflight_result": PASSED, "speech_fleet_stage": "images", "speech_containers_result": done()}) == "rolled_out"
+    assert fleet.host_stage({"preflight_result": PASSED, "gstreamer_result": {}, "group_names": ["speech_hosts", "speech_rollout_steady"]}) == "images"
+    assert fleet.host_stage({"preflight_result": PASSED, "group_names": ["speech_rollout_changing"], "speech_containers_result": done()}) == "rolled_out"
     configured = row(preflight_result=PASSED, docker_result={}, gstreamer_result={})
     assert configured["outcome"] == "dropped" and "after Docker and GStreamer" in configured["outcome_text"]
     # A host whose role noted its result with no container (Docker and GStreamer only), no note needed.
@@ -69,3 +69,15 @@ def test_rows_say_what_each_role_changed():
             docker_result={"reasons": ["daemon_json: /etc/docker/daemon.json: content differs"]}, gstreamer_result={"reasons": []})
     assert r["changes"] == ["docker: daemon_json: /etc/docker/daemon.json: content differs", "speech_containers: stt-en replace"]
     assert r["cpu_model"] == "AMD EPYC"
+
+
+def test_host_pattern():
+    assert fleet.host_pattern("speech_hosts") == "speech_hosts"
+    assert fleet.host_pattern(" speech_hosts:&site_a ") == "speech_hosts:&site_a"
+    for bad in ({"a": 1}, ["a"], "", " ", None, True):
+        try:
+            fleet.host_pattern(bad, "speech_gateways")
+        except ValueError as error:
+            assert str(error).startswith("speech_gateways: give a host pattern"), error
+        else:
+            raise AssertionError(bad)
