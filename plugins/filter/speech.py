@@ -102,10 +102,10 @@ def speech_state_paths(plan):
     return speech_plan_utils.state_paths(plan)
 
 
-def speech_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False):
+def speech_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False, billing_gate=True):
     """What to apply, remove, fetch and create on a host, from the plan and speech_info's answer."""
     return speech_plan_utils.plan_changes(plan, info, remove_unlisted=remove_unlisted, license_refresh=bool(license_refresh),
-                                          list_given=bool(list_given), adopt_dirs=bool(adopt_dirs))
+                                          list_given=bool(list_given), adopt_dirs=bool(adopt_dirs), billing_gate=bool(billing_gate))
 
 
 def speech_readiness_targets(plan):

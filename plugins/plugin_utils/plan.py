@@ -657,7 +657,7 @@ def limits_drift(have, spec):
     return ("changed outside the collection: " + ", ".join(found)) if found else None
 
 
-def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False):
+def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_given=True, adopt_dirs=False, billing_gate=True):
     """What the role must do on this host, from the plan and onprem.speech.speech_info's answer.
 
     A container is left alone when it exists with the planned spec hash, runs the
@@ -675,7 +675,10 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     `actions` says, per container, what will happen and why, with no secret in it;
     `apply` holds the specs to apply, each with its change; `rollback` what the
     speech_container module needs to undo them; `gate` the running containers that
-    use the planned billing settings (the billing gate asks them first)."""
+    use the planned billing settings (the billing gate asks them first). `ask_gate`: the gate
+    asks them on this run (billing_gate is on, and a container is replaced or restated while one
+    of them runs); `prepare`: the role has directories to make, containers to remove, licences
+    to fetch or the gate to ask before it creates anything (tasks/prepare.yml)."""
     info = info or {}
     current = dict((c["name"], c) for c in info.get("containers") or [])
     images = info.get("images") or {}
@@ -758,9 +761,11 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
         actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
     actions.extend({"name": name, "action": "removed", "reason": "left by an interrupted run"} for name in stale)
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
-    return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": absent + unlisted + stale,
+    ask_gate = bool(billing_gate) and bool(replace + restate) and bool(gate)
+    removed = absent + unlisted + stale
+    return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": removed,
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
-            "gate": gate, "refusals": refusals}
+            "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate), "refusals": refusals}
 
 
 def image_requests(plan):

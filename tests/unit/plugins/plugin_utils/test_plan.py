@@ -287,6 +287,21 @@ def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
                                   {"name": "tts", "action": "unchanged", "reason": ""}]
 
 
+def test_prepare_and_the_billing_gate_are_decided_once():
+    """tasks/prepare.yml runs (and the gate asks) exactly when the comparison says so; the role restates neither."""
+    plan = specs(STT, TTS)
+    paths = {"/srv/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532}}
+    steady = p.plan_changes(plan, info_for(plan, [running(s) for s in plan], paths=paths))
+    assert steady["ask_gate"] is False and steady["prepare"] is False
+    new = specs(dict(STT, version="5.2.0"), TTS)
+    upgrade = p.plan_changes(new, info_for(new, [running(s) for s in plan], paths=paths))
+    assert upgrade["gate"] and upgrade["ask_gate"] is True and upgrade["prepare"] is True
+    off = p.plan_changes(new, info_for(new, [running(s) for s in plan], paths=paths), billing_gate=False)
+    assert off["ask_gate"] is False and off["prepare"] is False
+    fresh = p.plan_changes(plan, info_for(plan, present=False))
+    assert fresh["ask_gate"] is False and fresh["prepare"] is True  # a directory to make, nothing running to ask
+
+
 def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
     plan = specs(STT)
     assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["replace"] == ["stt"]
