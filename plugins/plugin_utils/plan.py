@@ -678,7 +678,9 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     use the planned billing settings (the billing gate asks them first). `ask_gate`: the gate
     asks them on this run (billing_gate is on, and a container is replaced or restated while one
     of them runs); `prepare`: the role has directories to make, containers to remove, licences
-    to fetch or the gate to ask before it creates anything (tasks/prepare.yml)."""
+    to fetch or the gate to ask before it creates anything (tasks/prepare.yml). `steady`: nothing at
+    all to do on this host (site.yml proves such a host ready outside the rollout's batches, and the
+    role's entry point steady refuses any other); the one place that decides it."""
     info = info or {}
     current = dict((c["name"], c) for c in info.get("containers") or [])
     images = info.get("images") or {}
@@ -765,7 +767,8 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     removed = absent + unlisted + stale
     return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": removed,
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
-            "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate), "refusals": refusals}
+            "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate),
+            "steady": not (apply or removed or dirs or licenses), "refusals": refusals}
 
 
 def image_requests(plan):

@@ -302,6 +302,21 @@ def test_prepare_and_the_billing_gate_are_decided_once():
     assert fresh["ask_gate"] is False and fresh["prepare"] is True  # a directory to make, nothing running to ask
 
 
+def test_steady_is_nothing_at_all_to_do():
+    """One value says a host has nothing to change; site.yml's sorting and the steady entry point both read it."""
+    plan = specs(STT, TTS)
+    paths = {"/srv/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532}}
+    assert p.plan_changes(plan, info_for(plan, [running(s) for s in plan], paths=paths))["steady"] is True
+    # A directory whose owner changed, every container as planned: not steady (the rollout repairs it).
+    chowned = {"/srv/out": dict(paths["/srv/out"], uid=0, gid=0)}
+    moved = p.plan_changes(plan, info_for(plan, [running(s) for s in plan], paths=chowned), adopt_dirs=True)
+    assert moved["actions"] and all(a["action"] == "unchanged" for a in moved["actions"]) and moved["steady"] is False
+    # A container stopped, one missing, one unlisted: not steady.
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0], running_state=False), running(plan[1])], paths=paths))["steady"] is False
+    assert p.plan_changes(plan, info_for(plan, [running(plan[0])], paths=paths))["steady"] is False
+    assert p.plan_changes(plan[:1], info_for(plan, [running(s) for s in plan], paths=paths))["steady"] is False
+
+
 def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
     plan = specs(STT)
     assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["replace"] == ["stt"]
