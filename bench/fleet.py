@@ -14,6 +14,9 @@ on the rig's network). Bench hosts are converged by one site.yml run, timed.
 Then, in one run and with pipelining on:
 - the floor: a playbook with a single ping task (become), on 1, 4 and 8 hosts (what
   the machine itself costs for more hosts: on this rig every host shares its cores);
+- the task floor: a playbook of as many tasks as the no-op ran, each skipped (`when: false`),
+  on the same hosts (what Ansible's controller costs per task and host, before our templating
+  and module calls);
 - site.yml as a no-op on 1, 4 and 8 hosts;
 - geerlingguy.docker (bench/vendor, a widely used role that only installs Docker)
   as a no-op on the same first host, set to the engine the host has;
@@ -53,6 +56,28 @@ MAX_HOSTS = len(demo.HOSTS) + len(BENCH_HOSTS)
 VENDOR = HERE / "vendor"
 
 PING = noop.PING  # the floor, the same playbook as noop.py's
+
+# Ansible's own cost for as many tasks as the no-op ran, each skipped on every host: what any playbook of
+# that many tasks costs the controller, before a task templates anything or calls a module.
+TASK_FLOOR = """---
+- name: As many tasks as the no-op site.yml ran, each skipped
+  hosts: speech_hosts
+  gather_facts: false
+  become: true
+  tasks:
+%s
+"""
+TASK_FLOOR_TASK = """    - name: Skipped task %d
+      ansible.builtin.debug:
+        msg: skipped
+      when: false
+"""
+TASK_FLOOR_RUN = "skipped tasks (the task floor)"
+
+
+def task_floor(tasks):
+    return TASK_FLOOR % "".join(TASK_FLOOR_TASK % n for n in range(1, tasks + 1))
+
 
 DOCKER_ONLY = """---
 - name: geerlingguy.docker on a host whose engine is installed
@@ -359,7 +384,13 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             log("ping on %d host(s)" % count)
             runs.append(("ping (the floor)", hosts, playbook_run(ping, inventory, ",".join(hosts), tmp, "ping-%d" % count)))
             log("site.yml no-op on %d host(s)" % count)
-            runs.append(("site.yml no-op", hosts, playbook_run(site, inventory, ",".join(hosts), tmp, "noop-%d" % count)))
+            noop_run = playbook_run(site, inventory, ",".join(hosts), tmp, "noop-%d" % count)
+            runs.append(("site.yml no-op", hosts, noop_run))
+            tasks = sum(play["tasks"] for play in noop_run.plays)
+            floor_playbook = tmp / ("task-floor-%d.yml" % tasks)
+            floor_playbook.write_text(task_floor(tasks))
+            log("%d skipped tasks on %d host(s)" % (tasks, count))
+            runs.append(("%d %s" % (tasks, TASK_FLOOR_RUN), hosts, playbook_run(floor_playbook, inventory, ",".join(hosts), tmp, "tasks-%d" % count)))
         docker_only = tmp / "docker_only.yml"
         docker_only.write_text(DOCKER_ONLY)
         docker_vars = tmp / "docker_only_vars.json"
@@ -394,13 +425,14 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             row = (what, len(hosts), run.wall, run.startup, per_host(run.calls, hosts), per_host(run.changed, hosts))
             say("| %s | %d | %.1f s | %.1f s | %s | %s |" % row)
         say("")
-        walls = dict(((what, len(hosts)), run.wall) for what, hosts, run in runs)
+        walls = dict(((what.split(" ", 1)[1] if what.endswith(TASK_FLOOR_RUN) else what, len(hosts)), run.wall) for what, hosts, run in runs)
         for count in counts:
-            noop, floor = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count))
+            noop, floor, tasks = (walls.get((what, count)) for what in ("site.yml no-op", "ping (the floor)", TASK_FLOOR_RUN))
             line = "On %d host(s): the no-op %.1f s against the ping floor's %.1f s (%.1f x)" % (count, noop, floor, noop / floor)
             if count != counts[0]:
-                line += "; against %d host(s): the no-op %.1f x, the floor %.1f x" % (
-                    counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])])
+                line += "; against %d host(s): the no-op %.1f x, the floor %.1f x, the task floor %.1f x" % (
+                    counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])],
+                    tasks / walls[(TASK_FLOOR_RUN, counts[0])])
             say(line)
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
