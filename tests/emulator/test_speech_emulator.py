@@ -717,3 +717,19 @@ def test_billing_admin_adds_keys_and_reports_usage(launch, billing):
     assert new_key in json.loads(billing.keys_file.read_text())["keys"]
     speech.proc.stop()
     assert new_key not in speech.proc.stdout
+
+
+def test_the_client_context_is_made_again_only_when_the_ca_store_changes(tmp_path, monkeypatch):
+    """An idle container's heartbeat reuses its TLS context; a CA added to the store is trusted on the next request."""
+    from speech_emulator import network
+
+    bundle = tmp_path / "ca-certificates.crt"
+    bundle.write_text("one")
+    made = []
+    monkeypatch.setattr(network.ssl, "get_default_verify_paths", lambda: type("P", (), {"cafile": str(bundle), "capath": str(tmp_path)})())
+    monkeypatch.setattr(network.ssl, "create_default_context", lambda: made.append(1) or object())
+    monkeypatch.setattr(network, "_CONTEXTS", {})
+    first = network.client_context()
+    assert network.client_context() is first and len(made) == 1
+    os.utime(bundle, ns=(1, 1))
+    assert network.client_context() is not first and len(made) == 2

@@ -4,6 +4,7 @@ import base64
 import http.client
 import ipaddress
 import json
+import os
 import ssl
 import urllib.parse
 
@@ -84,6 +85,35 @@ class OutboundError(Exception):
     """The request never got an HTTP answer (DNS, connect, TLS, reset)."""
 
 
+_CONTEXTS = {}
+
+
+def _store_stamp():
+    """The system CA store's files as they are now (path and mtime of the bundle and the directory)."""
+    paths = ssl.get_default_verify_paths()
+    stamp = []
+    for path in (paths.cafile, paths.capath):
+        try:
+            stamp.append((path, os.stat(path).st_mtime_ns) if path else None)
+        except OSError:
+            stamp.append((path, None))
+    return tuple(stamp)
+
+
+def client_context():
+    """A verifying client context, made again only when the system CA store changed.
+
+    Making one reads the whole CA bundle (tens of milliseconds); the heartbeat asks for one every few
+    seconds in every container, which kept a fleet of idle emulators busy. A CA added to the store
+    (update-ca-certificates) changes the stamp, so the next request trusts it, as before."""
+    stamp = _store_stamp()
+    context = _CONTEXTS.get(stamp)
+    if context is None:
+        _CONTEXTS.clear()
+        context = _CONTEXTS[stamp] = ssl.create_default_context()
+    return context
+
+
 def outbound(method, url, proxy_settings, headers=None, body=None, timeout=8.0):
     """One HTTP(S) request honouring the proxy settings; returns (status, headers, body bytes).
 
@@ -98,7 +128,7 @@ def outbound(method, url, proxy_settings, headers=None, body=None, timeout=8.0):
     proxy = proxy_settings.for_url(scheme, host) if proxy_settings else None
     try:
         if scheme == "https":
-            context = ssl.create_default_context()
+            context = client_context()
             if proxy:
                 conn = http.client.HTTPSConnection(proxy["host"], proxy["port"], timeout=timeout, context=context)
                 conn.set_tunnel(host, port, headers=proxy_settings.auth_header(proxy))
