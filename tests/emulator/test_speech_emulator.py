@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import types
 import wave
 from pathlib import Path
 
@@ -726,7 +727,8 @@ def test_the_client_context_is_made_again_only_when_the_ca_store_changes(tmp_pat
     bundle = tmp_path / "ca-certificates.crt"
     bundle.write_text("one")
     made = []
-    monkeypatch.setattr(network.ssl, "get_default_verify_paths", lambda: type("P", (), {"cafile": str(bundle), "capath": str(tmp_path)})())
+    paths = types.SimpleNamespace(cafile=str(bundle), capath=str(tmp_path))
+    monkeypatch.setattr(network.ssl, "get_default_verify_paths", lambda: paths)
     monkeypatch.setattr(network.ssl, "create_default_context", lambda: made.append(1) or object())
     monkeypatch.setattr(network, "_CONTEXTS", {})
     first = network.client_context()
