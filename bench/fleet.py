@@ -377,6 +377,7 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
                    converge.wall, per_host(converge.calls, bench), per_host(converge.changed, bench)))
 
         runs = []  # (what, hosts, Run)
+        task_floors = {}  # hosts: the task floor's wall
         ping = tmp / "ping.yml"
         ping.write_text(PING)
         for count in counts:
@@ -390,7 +391,9 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             floor_playbook = tmp / ("task-floor-%d.yml" % tasks)
             floor_playbook.write_text(task_floor(tasks))
             log("%d skipped tasks on %d host(s)" % (tasks, count))
-            runs.append(("%d %s" % (tasks, TASK_FLOOR_RUN), hosts, playbook_run(floor_playbook, inventory, ",".join(hosts), tmp, "tasks-%d" % count)))
+            floor_run = playbook_run(floor_playbook, inventory, ",".join(hosts), tmp, "tasks-%d" % count)
+            runs.append(("%d %s" % (tasks, TASK_FLOOR_RUN), hosts, floor_run))
+            task_floors[count] = floor_run.wall
         docker_only = tmp / "docker_only.yml"
         docker_only.write_text(DOCKER_ONLY)
         docker_vars = tmp / "docker_only_vars.json"
@@ -425,14 +428,14 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             row = (what, len(hosts), run.wall, run.startup, per_host(run.calls, hosts), per_host(run.changed, hosts))
             say("| %s | %d | %.1f s | %.1f s | %s | %s |" % row)
         say("")
-        walls = dict(((what.split(" ", 1)[1] if what.endswith(TASK_FLOOR_RUN) else what, len(hosts)), run.wall) for what, hosts, run in runs)
+        walls = dict(((what, len(hosts)), run.wall) for what, hosts, run in runs)
         for count in counts:
-            noop, floor, tasks = (walls.get((what, count)) for what in ("site.yml no-op", "ping (the floor)", TASK_FLOOR_RUN))
+            noop, floor, tasks = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count)), task_floors[count]
             line = "On %d host(s): the no-op %.1f s against the ping floor's %.1f s (%.1f x)" % (count, noop, floor, noop / floor)
             if count != counts[0]:
                 line += "; against %d host(s): the no-op %.1f x, the floor %.1f x, the task floor %.1f x" % (
                     counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])],
-                    tasks / walls[(TASK_FLOOR_RUN, counts[0])])
+                    tasks / task_floors[counts[0]])
             say(line)
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
