@@ -187,8 +187,9 @@ def changed_plan(plan):
 class Run:
     """One ansible-playbook run: its wall time, module calls per host, changed per host, and its plays as printed."""
 
-    def __init__(self, wall, calls, modules, changed, plays):
+    def __init__(self, wall, calls, modules, changed, plays, cpu=None):
         self.wall = wall
+        self.cpu = cpu or {}
         self.calls = calls
         self.modules = modules
         self.changed = changed
@@ -230,13 +231,17 @@ def short(name):
 
 def playbook_run(playbook, inventory, limit, tmp, label, extra=(), env_extra=None):
     calls = Path(tmp) / "calls.log"
-    if calls.exists():
-        calls.unlink()
+    cpu_file = Path(tmp) / "cpu.json"
+    for stale in (calls, cpu_file):
+        if stale.exists():
+            stale.unlink()
     env = rig.tool_env(dict({
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_CONNECTION_PLUGINS": str(HERE / "connection_plugins"),
+        "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
         "ANSIBLE_PIPELINING": "true",
         "ONPREM_SPEECH_BENCH_CALLS": str(calls),
+        "ONPREM_SPEECH_BENCH_CPU": str(cpu_file),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "PYTHONUNBUFFERED": "1",
@@ -245,6 +250,7 @@ def playbook_run(playbook, inventory, limit, tmp, label, extra=(), env_extra=Non
            "-e", "speech_report_dir=%s" % (Path(tmp) / "report")] + list(extra)
     output = Path(tmp) / ("%s.log" % re.sub(r"[^\w.-]+", "-", label))
     plays = []
+    machine_before = machine_cpu()
     started = time.monotonic()
     with open(output, "w") as fh, subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                                    text=True, errors="replace") as proc:
@@ -272,8 +278,14 @@ def playbook_run(playbook, inventory, limit, tmp, label, extra=(), env_extra=Non
             found = INCLUDED_LINE.match(line.strip())
             if found:
                 plays[-1]["hosts"].update(h.strip() for h in found.group(1).split(","))
-        returncode = proc.wait()
+        # wait4: the controller's CPU seconds, its main process and every process it waited for (workers, docker exec).
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
+    machine_after = machine_cpu()
+    main_cpu = json.loads(cpu_file.read_text())["main"] if cpu_file.exists() else None
+    cpu = {"controller": usage.ru_utime + usage.ru_stime, "main": main_cpu,
+           "machine": machine_after[0] - machine_before[0], "stolen": machine_after[1] - machine_before[1]}
     text = output.read_text()
     if returncode != 0:
         sys.stderr.write(text[-4000:])
@@ -286,7 +298,17 @@ def playbook_run(playbook, inventory, limit, tmp, label, extra=(), env_extra=Non
     entries = [line.split() for line in calls.read_text().splitlines()] if calls.exists() else []
     for play in plays:
         play["calls"] = min(play["calls"], len(entries))
-    return Run(wall, collections.Counter(e[0] for e in entries), collections.Counter(e[1] for e in entries), changed, plays)
+    return Run(wall, collections.Counter(e[0] for e in entries), collections.Counter(e[1] for e in entries), changed, plays, cpu)
+
+
+def machine_cpu():
+    """(busy, stolen) CPU seconds of the whole machine since boot, from /proc/stat: every process of the rig,
+    the controller's, the hosts' systemd, engines and speech containers, and dockerd's."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    steal = fields[7] if len(fields) > 7 else 0
+    hz = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
 def count_lines(path):
@@ -428,6 +450,16 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             row = (what, len(hosts), run.wall, run.startup, per_host(run.calls, hosts), per_host(run.changed, hosts))
             say("| %s | %d | %.1f s | %.1f s | %s | %s |" % row)
         say("")
+        say("Where the CPU goes, in CPU seconds (user + system): ansible-playbook's main process (it queues every task "
+            "for every host, builds each one's variables and takes each result, alone); its workers and the `docker exec` "
+            "clients they run; the rest of the machine (the hosts' systemd, engines and speech containers, and dockerd); "
+            "and how busy that kept the machine's %d CPUs over the wall time (stolen: seconds the hypervisor did not give)." % os.cpu_count())
+        say("")
+        say("| Run | Hosts | Wall | Main process | Workers and clients | Rest of the machine | Busy | Stolen |")
+        say("|---|---|---|---|---|---|---|---|")
+        for what, hosts, run in runs:
+            say(cpu_row(what, hosts, run))
+        say("")
         walls = dict(((what, len(hosts)), run.wall) for what, hosts, run in runs)
         for count in counts:
             noop, floor, tasks = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count)), task_floors[count]
@@ -477,6 +509,19 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         path.write_text(text)
         log("wrote %s" % path)
     return 0
+
+
+def cpu_row(what, hosts, run):
+    cpu = run.cpu
+    if not cpu:
+        return "| %s | %d | %.1f s | - | - | - | - | - |" % (what, len(hosts), run.wall)
+    main = cpu["main"]
+    workers = cpu["controller"] - main if main is not None else None
+    rest = cpu["machine"] - cpu["controller"]
+    busy = cpu["machine"] / (run.wall * (os.cpu_count() or 1))
+    return "| %s | %d | %.1f s | %s | %s | %.1f s | %.0f %% | %.1f s |" % (
+        what, len(hosts), run.wall, "%.1f s" % main if main is not None else "-", "%.1f s" % workers if workers is not None else "-",
+        rest, 100 * busy, cpu["stolen"])
 
 
 def by_module(run):
