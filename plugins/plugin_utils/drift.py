@@ -191,14 +191,17 @@ def gstreamer_drift(look, want):
 
 def gstreamer_missing(elements, want):
     """Sentences naming each format's parser, demuxer or decoder that no listed element provides."""
+    # Read once: a host lists hundreds of elements, and under Ansible each read of the look's list goes through its
+    # lazy templating, item by item (once per need, that was most of the role's no-op on the controller).
+    present = set(elements)
     report = []
     for need in want.get("pipeline") or []:
-        if not set(need["any"]) & set(elements):
+        if not set(need["any"]) & present:
             report.append("every format: no %s (%s) - install %s" % (need["needs"], " or ".join(need["any"]), need["package"]))
     decoders = want.get("decoders") or {}
     for fmt in want.get("formats") or []:
         for need in decoders.get(fmt, {}).get("needs", []):
-            if not set(need["any"]) & set(elements):
+            if not set(need["any"]) & present:
                 report.append("%s: no %s (%s) - install %s" % (decoders[fmt]["label"], need["needs"], " or ".join(need["any"]), need["package"]))
     return report
 

@@ -118,6 +118,26 @@ def test_gstreamer_drift():
     assert found["elements"] == ["MP3: no decoder (mpg123audiodec or avdec_mp3) - install gstreamer1.0-plugins-good"]
 
 
+class CountedList(list):
+    """A list that counts how often it is read through (as Ansible's lazy lists are, item by item)."""
+
+    reads = 0
+
+    def __iter__(self):
+        self.reads += 1
+        return super().__iter__()
+
+
+def test_gstreamer_drift_reads_the_elements_once():
+    # A host lists hundreds of elements; each read of the look's list costs the controller a template per item.
+    want = dict(GST_WANT, formats=["mp3", "flac"], decoders=dict(GST_WANT["decoders"], flac={
+        "label": "FLAC", "needs": [{"needs": "parser", "any": ["flacparse"], "package": "p"}, {"needs": "decoder", "any": ["flacdec"], "package": "p"}]}))
+    elements = CountedList(["decodebin", "mpg123audiodec", "flacparse"])
+    found = drift.gstreamer_drift({"packages": {"gstreamer1.0-plugins-good": "1"}, "gstreamer_elements": elements}, want)
+    assert found["elements"] == ["FLAC: no decoder (flacdec) - install p"]
+    assert elements.reads == 1
+
+
 def test_look_covers():
     query = {"packages": ["docker*"], "files": ["/etc/docker/daemon.json"], "services": ["docker"], "groups": ["docker"]}
     look = {"query": {"packages": ["docker*", "gstreamer1*"], "files": ["/etc/docker/daemon.json"], "read": [], "services": ["docker"],
