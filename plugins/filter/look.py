@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.onprem.speech.plugins.plugin_utils import drift
+from ansible_collections.onprem.speech.plugins.plugin_utils import check, drift
 
 
 def speech_docker_drift(look, want):
@@ -41,6 +41,12 @@ def speech_docker_cas(cas):
              "content": str(ca.get("ca", "")).strip() + "\n"} for ca in cas or [] if isinstance(ca, dict)]
 
 
+def speech_docker_problems(values):
+    """The docker role's settings its argument spec cannot check (the same check as preflight's check_inputs), each
+    naming its variable; a URL's user information is hidden."""
+    return check.mask(check.docker_problems(dict(values or {})), [])
+
+
 def speech_look_merge(queries):
     """One host_facts query from the roles' queries (lists joined, each item once; flags or-ed)."""
     merged = {}
@@ -65,4 +71,5 @@ class FilterModule(object):
             "speech_look_merge": speech_look_merge,
             "speech_docker_packages": speech_docker_packages,
             "speech_docker_cas": speech_docker_cas,
+            "speech_docker_problems": speech_docker_problems,
         }

@@ -680,7 +680,8 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     of them runs); `prepare`: the role has directories to make, containers to remove, licences
     to fetch or the gate to ask before it creates anything (tasks/prepare.yml). `steady`: nothing at
     all to do on this host (site.yml proves such a host ready outside the rollout's batches, and the
-    role's entry point steady refuses any other); the one place that decides it."""
+    role's entry point steady refuses any other); the one place that decides it. `changing`: the actions
+    other than unchanged (what the role says it changed, and its result's changes)."""
     info = info or {}
     current = dict((c["name"], c) for c in info.get("containers") or [])
     images = info.get("images") or {}
@@ -768,7 +769,8 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": removed,
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
             "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate),
-            "steady": not (apply or removed or dirs or licenses), "refusals": refusals}
+            "steady": not (apply or removed or dirs or licenses), "refusals": refusals,
+            "changing": [action for action in actions if action["action"] != "unchanged"]}
 
 
 def image_requests(plan):

@@ -317,6 +317,16 @@ def test_steady_is_nothing_at_all_to_do():
     assert p.plan_changes(plan[:1], info_for(plan, [running(s) for s in plan], paths=paths))["steady"] is False
 
 
+def test_changing_lists_the_actions_other_than_unchanged():
+    """What the role says it changed, and its result's changes, read this one list."""
+    plan = specs(STT, TTS)
+    steady = p.plan_changes(plan, info_for(plan, [running(s) for s in plan]))
+    assert steady["changing"] == []
+    stopped = p.plan_changes(plan, info_for(plan, [running(plan[0], running_state=False), running(plan[1])]))
+    assert [a["name"] for a in stopped["changing"]] == [plan[0]["name"]]
+    assert stopped["changing"] == [a for a in stopped["actions"] if a["action"] != "unchanged"]
+
+
 def test_a_moved_tag_or_a_stopped_container_or_a_key_rotation_is_applied():
     plan = specs(STT)
     assert p.plan_changes(plan, info_for(plan, [running(plan[0], image_id="sha256:old")]))["replace"] == ["stt"]

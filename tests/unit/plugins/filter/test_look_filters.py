@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.speech contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The filters the docker role's own input check reads (plugins/filter/look.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.onprem.speech.plugins.filter import look
+from ansible_collections.onprem.speech.plugins.plugin_utils import check
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+GOOD = {"docker_daemon_defaults": {"log-driver": "local", "hosts": None}, "docker_daemon_options": {},
+        "docker_registry_cas": [{"registry": "mirror.example:5443", "ca": PEM}], "docker_repo_url": "",
+        "docker_package_source": "distro", "docker_users": []}
+
+
+def test_the_role_checks_its_settings_as_check_inputs_does():
+    assert look.speech_docker_problems(GOOD) == []
+    bad = dict(GOOD, docker_daemon_options={"hosts": ["tcp://0.0.0.0:2375"], "registry-mirrors": ["mirror.example"]},
+               docker_registry_cas=[{"registry": "https://mirror.example", "ca": "x"}], docker_users=[" "],
+               docker_package_source="upstream", docker_repo_url="ftp://user:pw@repo.example/docker")
+    found = look.speech_docker_problems(bad)
+    assert found == [
+        "docker_daemon_options: 'hosts' conflicts with -H fd:// in the packaged docker.service (dockerd would not start); use a drop-in",
+        "docker_daemon_options: registry-mirrors entry 'mirror.example' needs a scheme (https://host:port)",
+        "docker_registry_cas[0].registry 'https://mirror.example': give host or host:port, with no scheme or path",
+        "docker_registry_cas[0].ca (https://mirror.example): not a PEM certificate (no -----BEGIN CERTIFICATE----- line)",
+        "docker_repo_url 'ftp://<credentials>@repo.example/docker': give an http(s):// URL",
+        "docker_users[0]: empty user name",
+    ]
+    # The same sentences as the collection's preflight (check_inputs), less its masking of the secrets it knows.
+    assert [p for p in check.docker_problems(bad) if "repo_url" not in p] == [p for p in found if "repo_url" not in p]
+
+
+def test_a_null_option_leaves_the_default_out():
+    assert look.speech_docker_problems(dict(GOOD, docker_daemon_options={"registry-mirrors": None})) == []
