@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.onprem.speech.plugins.plugin_utils import fleet
+from ansible_collections.onprem.speech.plugins.plugin_utils import fleet, inputs
 
 
 def speech_fleet_rows(hosts, hostvars, active=None):
@@ -31,7 +31,9 @@ def speech_pattern(value, name="speech_hosts"):
 
     site.yml's plays template their hosts with it in the controller's main process, before any task is forked;
     that loads the collection's filter plugins there once, and every worker process inherits them instead of
-    loading them again for each task and host (bench/BENCHMARKS.md)."""
+    loading them again for each task and host (bench/BENCHMARKS.md). For the same reason it has preflight's input
+    check read the roles' argument specs and files here, once per run, rather than once per host."""
+    inputs.warm()
     try:
         return fleet.host_pattern(value, name)
     except ValueError as error:

@@ -115,6 +115,14 @@ def known_names():
     return _CACHE["known"]
 
 
+def warm():
+    """Read the argument specs and the collection's files now (site.yml's plays call this through the speech_pattern
+    filter, in the controller's main process, before any worker is forked): every preflight worker inherits them,
+    instead of each reading them again for its host (bench/BENCHMARKS.md)."""
+    role_specs()
+    known_names()
+
+
 def ours(name):
     """Whether a name has a prefix of the collection's roles or play settings."""
     return name.startswith(PREFIXES)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) onprem.speech contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filters the docker role's own input check reads (plugins/filter/look.py)."""
+"""The collection's filters (plugins/filter/) that decide what the controller works out once, and where."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -36,3 +36,14 @@ def test_the_role_checks_its_settings_as_check_inputs_does():
 
 def test_a_null_option_leaves_the_default_out():
     assert look.speech_docker_problems(dict(GOOD, docker_daemon_options={"registry-mirrors": None})) == []
+
+
+def test_the_host_pattern_filter_has_the_input_check_read_its_files_in_the_main_process():
+    """site.yml's plays template their hosts with speech_pattern before forking a worker per task and host: the
+    input check's argument specs and known names are read there, once per run, and every worker inherits them."""
+    from ansible_collections.onprem.speech.plugins.filter import fleet as fleet_filters
+    from ansible_collections.onprem.speech.plugins.plugin_utils import inputs
+    inputs._CACHE.clear()  # pylint: disable=protected-access
+    assert fleet_filters.speech_pattern("speech_hosts") == "speech_hosts"
+    assert {"specs", "known"} <= set(inputs._CACHE)  # pylint: disable=protected-access
+    assert "speech_containers_list" in inputs._CACHE["known"]  # pylint: disable=protected-access
