@@ -137,6 +137,34 @@ def systemctl_units(show_output):
     return units
 
 
+# The keys of a role's look query (its vars/main.yml), as host_facts's query option takes it.
+QUERY_LISTS = ("packages", "files", "read", "services", "groups")
+QUERY_FLAGS = ("gstreamer_elements",)
+
+
+def merge_query(params, query):
+    """(params with query merged in, problems). query is a role's look query, or the roles' queries merged: each of its
+    lists is added to the option of the same name (each item once, in order); gstreamer_elements is or-ed with the option."""
+    merged = dict(params)
+    problems = []
+    for key in sorted(query or {}):
+        value = query[key]
+        if key in QUERY_LISTS:
+            if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+                problems.append("query.%s: give a list of strings" % key)
+                continue
+            items = list(merged.get(key) or [])
+            merged[key] = items + [item for i, item in enumerate(value) if item not in items and item not in value[:i]]
+        elif key in QUERY_FLAGS:
+            if not isinstance(value, bool):
+                problems.append("query.%s: give true or false" % key)
+                continue
+            merged[key] = bool(merged.get(key)) or value
+        else:
+            problems.append("query.%s: not a key of a look query; give %s" % (key, ", ".join(QUERY_LISTS + QUERY_FLAGS)))
+    return merged, problems
+
+
 def gst_elements(inspect_output):
     """The element names `gst-inspect-1.0` lists ("plugin:  element: description" lines), sorted, each once."""
     # Typefinders ("typefindfunctions: audio/x-flac: flac") are not elements.

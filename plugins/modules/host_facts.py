@@ -94,6 +94,16 @@ options:
       - Whether to list the GStreamer elements (one C(gst-inspect-1.0)); see RV(ansible_facts.speech_host.gstreamer_elements).
     type: bool
     default: false
+  query:
+    description:
+      - A look query as the roles write theirs (their C(vars/main.yml)), or several merged with the
+        C(onprem.speech.speech_look_merge) filter; site.yml's preflight gives the docker and gstreamer roles' queries
+        merged, in one option.
+      - Its keys are those of O(packages), O(files), O(read), O(services), O(groups) (lists, each added to the option of the same
+        name, each item once) and O(gstreamer_elements) (or-ed with the option). Any other key, or a value of another type,
+        fails the call naming it.
+    type: dict
+    default: {}
   speech_state:
     description:
       - Whether to read the managed speech containers, the images of O(images) and the directories of O(paths), exactly as
@@ -663,6 +673,7 @@ def main():
             services=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
             gstreamer_elements=dict(type="bool", default=False),
+            query=dict(type="dict", default={}),
             speech_state=dict(type="bool", default=False),
             images=dict(type="list", elements="str", default=[]),
             label=dict(type="str", default="onprem.speech.managed"),
@@ -670,24 +681,24 @@ def main():
         supports_check_mode=True,
     )
 
-    problems = []
+    params, problems = host_look.merge_query(module.params, module.params["query"])
     try:
-        parse_docker_host(module.params["docker_host"])
+        parse_docker_host(params["docker_host"])
     except ValueError as error:
         problems.append(str(error))
     for option in ("paths", "files", "read"):
-        relative = [path for path in module.params[option] if not path.startswith("/")]
+        relative = [path for path in params[option] if not path.startswith("/")]
         if relative:
             problems.append("%s: %s: give absolute host paths" % (option, ", ".join(relative)))
-    empty = [ref for ref in module.params["images"] if not ref.strip()]
+    empty = [ref for ref in params["images"] if not ref.strip()]
     if empty:
         problems.append("images: an empty image reference; give references like mcr.microsoft.com/<repository>:<tag>")
-    if module.params["docker_timeout"] < 1:
-        problems.append("docker_timeout %s: give a number of seconds, at least 1" % module.params["docker_timeout"])
+    if params["docker_timeout"] < 1:
+        problems.append("docker_timeout %s: give a number of seconds, at least 1" % params["docker_timeout"])
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    facts = gather(module.params, module)
+    facts = gather(params, module)
     # The setup facts the roles read, so that no play needs setup; what is unknown is left to setup.
     ansible_facts = dict((key, value) for key, value in facts["os"].items() if value is not None)
     ansible_facts["architecture"] = facts["architecture"]

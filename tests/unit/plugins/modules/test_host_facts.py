@@ -405,3 +405,30 @@ def test_the_one_look_reports_what_the_roles_compare(capsys, tmp_path):
     assert gathered == {"images": ["mcr.microsoft.com/x:1"], "paths": ["/var/lib/onprem-speech"], "label": "onprem.speech.managed"}
     # One systemctl for every unit and one gst-inspect-1.0: the look costs one module call, not one per concern.
     assert sorted(commands) == ["gst-inspect-1.0", "systemctl"]
+
+
+def test_a_query_adds_to_the_options_of_its_keys(capsys, tmp_path):
+    """site.yml's preflight gives the roles' look queries merged, as one option; the look echoes what it was asked."""
+    files = target_files("kvm-amd-epyc-2cpu-this-machine", "kvm-24g-this-machine", "v1-host-unlimited")
+    daemon = tmp_path / "daemon.json"
+    daemon.write_text("{}\n")
+    query = {"packages": ["docker*", "containerd*"], "files": [str(daemon)], "read": [], "services": [], "groups": ["docker"],
+             "gstreamer_elements": False}
+    with mock.patch.object(host_facts.grp, "getgrnam", side_effect=KeyError):
+        code = run({"packages": ["docker*", "runc"], "query": query}, files, affinity=2)[0]
+    facts = result(capsys)["ansible_facts"]["speech_host"]
+    assert code == 0
+    assert facts["query"]["packages"] == ["docker*", "runc", "containerd*"]
+    assert facts["query"]["files"] == [str(daemon)] and facts["files"][str(daemon)]["exists"] is True
+    assert facts["query"]["groups"] == ["docker"] and facts["groups"] == {"docker": None}
+    assert facts["query"]["gstreamer_elements"] is False and facts["gstreamer_elements"] is None
+
+
+def test_a_query_with_an_unknown_key_or_a_wrong_type_fails_naming_each(capsys):
+    code = run({"query": {"packages": "docker*", "gstreamer_elements": "yes", "speech": True, "files": ["etc/x"]}}, {})[0]
+    out = result(capsys)
+    assert code == 1
+    for words in ("query.packages: give a list of strings", "query.gstreamer_elements: give true or false",
+                  "query.speech: not a key of a look query", "files: etc/x: give absolute host paths"):
+        assert words in out["msg"]
+    assert FakeClient.calls == []
