@@ -7,6 +7,7 @@ a Docker-only role, and a rollout where k of N hosts change.
     python3 bench/fleet.py --keep   leaves the bench hosts (a later run skips their first converge)
     python3 bench/fleet.py --down   removes the bench hosts
     python3 bench/fleet.py --write  also writes the figures into BENCHMARKS.md (between the fleet markers)
+    python3 bench/fleet.py --against REV [--rounds 3]   also REV's no-op on each fleet size, in turns with this checkout's
 
 The fleet is the demo's hosts, then speech-bench-4..8 (same host image and run
 options as the demo's, made by demo.start_hosts, fixed addresses 172.30.0.24-28
@@ -22,8 +23,11 @@ Then, in one run and with pipelining on:
   as a no-op on the same first host, set to the engine the host has;
 - a rollout on N hosts where the last k get a changed container (a log_level),
   then the same rollout changing them back;
+- with --against, an older revision's no-op and this checkout's, in turns, on each fleet size;
 each with its wall time, the module calls on each host (counted by
-bench/connection_plugins/counting_docker.py), the seconds before the first play
+bench/connection_plugins/counting_docker.py), its CPU seconds (the main process's from
+bench/callback_plugins/cpu_seconds.py, the whole controller's from wait4, the machine's from
+/proc/stat), the seconds before the first play
 (the controller starting) and each play's seconds (from the time each PLAY line
 is printed). Nothing is asserted: figures are printed.
 """
@@ -340,6 +344,8 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="leave the bench hosts running at the end")
     parser.add_argument("--down", action="store_true", help="remove the bench hosts, and stop")
     parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md")
+    parser.add_argument("--against", help="also run an older revision's no-op (a commit, tag or branch) on each fleet size, in turns")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against's turns (default 3)")
     args = parser.parse_args(argv)
     if args.down:
         remove_bench_hosts()
@@ -416,6 +422,18 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             floor_run = playbook_run(floor_playbook, inventory, ",".join(hosts), tmp, "tasks-%d" % count)
             runs.append(("%d %s" % (tasks, TASK_FLOOR_RUN), hosts, floor_run))
             task_floors[count] = floor_run.wall
+        against = []  # (hosts, [(old Run, new Run)] in turns)
+        if args.against:
+            old_collections, old_site = noop.export(args.against, tmp)
+            old_env = {"ANSIBLE_COLLECTIONS_PATH": str(old_collections)}
+            for count in counts:
+                hosts = fleet(count)
+                pairs = []
+                for turn in range(args.rounds):
+                    log("no-op on %d host(s), %s then this checkout (round %d of %d)" % (count, args.against, turn + 1, args.rounds))
+                    pairs.append((playbook_run(old_site, inventory, ",".join(hosts), tmp, "against-%d" % count, env_extra=old_env),
+                                  playbook_run(site, inventory, ",".join(hosts), tmp, "noop-again-%d" % count)))
+                against.append((hosts, pairs))
         docker_only = tmp / "docker_only.yml"
         docker_only.write_text(DOCKER_ONLY)
         docker_vars = tmp / "docker_only_vars.json"
@@ -469,6 +487,18 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
                     counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])],
                     tasks / task_floors[counts[0]])
             say(line)
+        if against:
+            say("")
+            say("The no-op against %s, in turns (%s then this checkout, %d rounds; the median, the range in brackets), "
+                "with the main process's CPU seconds:" % (args.against, args.against, args.rounds))
+            say("")
+            say("| Hosts | %s | this checkout | %s: main process | this checkout: main process |" % (args.against, args.against))
+            say("|---|---|---|---|---|")
+            for hosts, pairs in against:
+                olds, news = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+                say("| %d | %s | %s | %s | %s |" % (len(hosts), median_range([r.wall for r in olds]), median_range([r.wall for r in news]),
+                                                  median_range([r.cpu.get("main") or 0.0 for r in olds]),
+                                                  median_range([r.cpu.get("main") or 0.0 for r in news])))
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
         if noop_one:
@@ -509,6 +539,12 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         path.write_text(text)
         log("wrote %s" % path)
     return 0
+
+
+def median_range(values):
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2]
+    return "%.1f s (%.1f-%.1f)" % (middle, ordered[0], ordered[-1]) if len(ordered) > 1 else "%.1f s" % middle
 
 
 def cpu_row(what, hosts, run):
