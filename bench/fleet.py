@@ -480,11 +480,11 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         say("")
         walls = dict(((what, len(hosts)), run.wall) for what, hosts, run in runs)
         for count in counts:
-            noop, floor, tasks = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count)), task_floors[count]
-            line = "On %d host(s): the no-op %.1f s against the ping floor's %.1f s (%.1f x)" % (count, noop, floor, noop / floor)
+            noop_wall, floor, tasks = walls.get(("site.yml no-op", count)), walls.get(("ping (the floor)", count)), task_floors[count]
+            line = "On %d host(s): the no-op %.1f s against the ping floor's %.1f s (%.1f x)" % (count, noop_wall, floor, noop_wall / floor)
             if count != counts[0]:
                 line += "; against %d host(s): the no-op %.1f x, the floor %.1f x, the task floor %.1f x" % (
-                    counts[0], noop / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])],
+                    counts[0], noop_wall / walls[("site.yml no-op", counts[0])], floor / walls[("ping (the floor)", counts[0])],
                     tasks / task_floors[counts[0]])
             say(line)
         if against:
