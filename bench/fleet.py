@@ -496,9 +496,9 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             say("|---|---|---|---|---|")
             for hosts, pairs in against:
                 olds, news = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
-                say("| %d | %s | %s | %s | %s |" % (len(hosts), median_range([r.wall for r in olds]), median_range([r.wall for r in news]),
-                                                  median_range([r.cpu.get("main") or 0.0 for r in olds]),
-                                                  median_range([r.cpu.get("main") or 0.0 for r in news])))
+                cells = (median_range([r.wall for r in olds]), median_range([r.wall for r in news]),
+                         median_range([r.cpu.get("main") or 0.0 for r in olds]), median_range([r.cpu.get("main") or 0.0 for r in news]))
+                say("| %d | %s | %s | %s | %s |" % ((len(hosts),) + cells))
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
         if noop_one:
