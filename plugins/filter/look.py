@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.speech.plugins.module_utils import host_look
 from ansible_collections.onprem.speech.plugins.plugin_utils import check, drift
 
 
@@ -48,16 +50,15 @@ def speech_docker_problems(values):
 
 
 def speech_look_merge(queries):
-    """One host_facts query from the roles' queries (lists joined, each item once; flags or-ed)."""
-    merged = {}
+    """One host_facts query from the roles' queries, merged as host_facts merges its query option into its options
+    (module_utils/host_look.merge_query: lists joined, each item once; flags or-ed); a key or value a look query cannot
+    have fails naming it."""
+    merged, problems = {}, []
     for query in queries or []:
-        for key, value in (query or {}).items():
-            if isinstance(value, list):
-                merged[key] = merged.get(key, []) + [item for item in value if item not in merged.get(key, [])]
-            elif isinstance(value, bool):
-                merged[key] = merged.get(key, False) or value
-            else:
-                merged[key] = value
+        merged, found = host_look.merge_query(merged, query or {})
+        problems.extend(found)
+    if problems:
+        raise AnsibleFilterError("speech_look_merge: %s" % "; ".join(problems))
     return merged
 
 

@@ -7,12 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import subprocess
-import sys
+import pytest
+from ansible.errors import AnsibleFilterError
 
+from ansible_collections.onprem.speech.plugins.filter import fleet as fleet_filters
 from ansible_collections.onprem.speech.plugins.filter import look
-from ansible_collections.onprem.speech.plugins.plugin_utils import check
+from ansible_collections.onprem.speech.plugins.plugin_utils import check, inputs
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 GOOD = {"docker_daemon_defaults": {"log-driver": "local", "hosts": None}, "docker_daemon_options": {},
@@ -45,16 +45,18 @@ def test_a_null_option_leaves_the_default_out():
 def test_the_host_pattern_filter_has_the_input_check_read_its_files_in_the_main_process():
     """site.yml's plays template their hosts with speech_pattern before forking a worker per task and host: the
     input check's argument specs and known names are read there, once per run, and every worker inherits them."""
-    # In a process of its own: the filter module imports the controller's ansible.errors, which changes how the
-    # module tests in this process see their modules' warnings.
-    probe = (
-        "from ansible_collections.onprem.speech.plugins.filter import fleet\n"
-        "from ansible_collections.onprem.speech.plugins.plugin_utils import inputs\n"
-        "assert not inputs._CACHE\n"
-        "assert fleet.speech_pattern('speech_hosts') == 'speech_hosts'\n"
-        "assert {'specs', 'known'} <= set(inputs._CACHE), sorted(inputs._CACHE)\n"
-        "assert 'speech_containers_list' in inputs._CACHE['known']\n"
-    )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # conftest.py's path to the checkout
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, env=env)
-    assert done.returncode == 0, done.stderr
+    inputs._CACHE.clear()  # pylint: disable=protected-access
+    assert fleet_filters.speech_pattern("speech_hosts") == "speech_hosts"
+    assert {"specs", "known"} <= set(inputs._CACHE)  # pylint: disable=protected-access
+    assert "speech_containers_list" in inputs._CACHE["known"]  # pylint: disable=protected-access
+
+
+def test_the_look_query_is_merged_as_host_facts_merges_it():
+    """One merge for preflight's look (speech_look_merge) and for host_facts' query option (host_look.merge_query)."""
+    docker = {"packages": ["docker*", "runc"], "files": ["/etc/docker/daemon.json"], "read": [], "services": ["docker"],
+              "groups": ["docker"]}
+    gstreamer = {"packages": ["gstreamer1*", "docker*"], "gstreamer_elements": True}
+    merged = look.speech_look_merge([docker, gstreamer])
+    assert merged == dict(docker, packages=["docker*", "runc", "gstreamer1*"], gstreamer_elements=True)
+    with pytest.raises(AnsibleFilterError, match="query.speech: not a key of a look query"):
+        look.speech_look_merge([docker, {"speech": True}])
