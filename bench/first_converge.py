@@ -28,16 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import demo  # noqa: E402  pylint: disable=wrong-import-position
 import fleet  # noqa: E402  pylint: disable=wrong-import-position
-
-
-def export(rev, tmp):
-    """The revision's tree as ansible_collections/onprem/speech under tmp; returns (collections path, its site.yml)."""
-    target = tmp / rev / "ansible_collections" / "onprem" / "speech"
-    target.mkdir(parents=True)
-    archive = tmp / ("%s.tar" % rev)
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev], check=True)
-    subprocess.run(["tar", "-xf", str(archive), "-C", str(target)], check=True)
-    return tmp / rev, target / "playbooks" / "site.yml"
+import noop  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def main(argv=None):
@@ -55,7 +46,7 @@ def main(argv=None):
     results = {args.against: [], head: []}
     with tempfile.TemporaryDirectory(prefix="speech-first-") as tmp:
         tmp = Path(tmp)
-        old_collections, old_site = export(args.against, tmp)
+        old_collections, old_site = noop.export(args.against, tmp)
         variants = {args.against: (old_site, {"ANSIBLE_COLLECTIONS_PATH": str(old_collections)}),
                     head: (ROOT / "playbooks" / "site.yml", None)}
         inventory = fleet.write_inventory(tmp / "inventory.json", list(demo.HOSTS) + names)

@@ -4,10 +4,10 @@
 """The controller's CPU seconds (for bench/fleet.py only).
 
 At the end of a run, writes to the file named by ONPREM_SPEECH_BENCH_CPU, as JSON, the CPU
-seconds (user + system) of ansible-playbook's main process, and of the processes it has
-waited for: its workers (a fork per task and host) and what they ran (the connection's
-`docker exec` clients). The main process runs every host's task queueing, variables and
-results by itself: its seconds are what no number of cores or hosts makes shorter."""
+seconds (user + system) of ansible-playbook's main process. The main process runs every host's
+task queueing, variables and results by itself: its seconds are what no number of cores or hosts
+makes shorter. bench/fleet.py takes the whole controller's (the workers and their `docker exec`
+clients too) from wait4."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,7 +18,7 @@ name: cpu_seconds
 type: aggregate
 short_description: Write the controller's CPU seconds at the end of a run (bench only)
 description:
-  - Writes the main process's CPU seconds and its children's to the file named by E(ONPREM_SPEECH_BENCH_CPU).
+  - Writes the main process's CPU seconds to the file named by E(ONPREM_SPEECH_BENCH_CPU).
 """
 
 import json
@@ -39,6 +39,5 @@ class CallbackModule(CallbackBase):
         if not target:
             return
         main = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(target, "w") as fh:
-            json.dump({"main": main.ru_utime + main.ru_stime, "children": children.ru_utime + children.ru_stime}, fh)
+            json.dump({"main": main.ru_utime + main.ru_stime}, fh)
