@@ -113,6 +113,7 @@ PLAYS = [
     ("Preflight", "preflight"),
     ("Check the gateways", "gateway check"),
     ("Stop everything", "refusal gate"),
+    ("Compare every host", "compare"),
     ("Install and configure Docker", "docker + gstreamer"),
     ("Pull", "pull"),
     ("Install and configure the gateways", "gateways"),

@@ -16,8 +16,9 @@ description:
   - Runs on the controller only (an action plugin); nothing is asked of any host.
   - Reads only what the roles published in hostvars (C(preflight_result), C(docker_result), C(gstreamer_result),
     C(speech_containers_result), C(diagnostics_result), C(gateway_result), C(gateway_servers)) and the groups
-    site.yml's pull play sorts hosts into (C(speech_rollout_steady), C(speech_rollout_changing)); how far a host got
-    comes from those. None of them holds a secret.
+    site.yml sorts hosts into (C(speech_configured) once Docker and GStreamer are as planned, C(speech_rollout_steady)
+    or C(speech_rollout_changing) once the images are present); how far a host got comes from those. None of them holds
+    a secret.
   - Renders the templates C(index.html.j2) and C(report.md.j2), found as the M(ansible.builtin.template) module finds
     them (in a C(templates/) directory of the play's or role's search path), and writes each file only when its content
     differs, atomically, readable by all (C(0644)), in a directory it makes (C(0755)).

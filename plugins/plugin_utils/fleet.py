@@ -22,21 +22,25 @@ OUTCOMES = {
 }
 
 
-# The groups site.yml's pull play sorts every host into once its images are present (group_by).
+# The groups site.yml sorts a host into (group_by) once its engine and GStreamer are as planned (the configure
+# play, or the comparison finding nothing to do), and once its images are present (the pull play, or the same).
+CONFIGURED_GROUP = "speech_configured"
 PULLED_GROUPS = ("speech_rollout_steady", "speech_rollout_changing")
 
 
 def host_stage(hv):
-    """How far a host got, from the roles' results: preflight passed (checked); the gstreamer role, the last of
-    the configure play, noted its result (configured); site.yml's pull play sorted the host into
-    speech_rollout_steady or speech_rollout_changing (images: no role result marks the end of the pulls);
-    speech_containers noted its result (rolled_out)."""
+    """How far a host got, from the roles' results and site.yml's groups: preflight passed (checked); the host is in
+    speech_configured (configured: site.yml's configure play finished on it, or its comparison found nothing to
+    configure; the roles' results are noted earlier, when they compare); the host is in speech_rollout_steady or
+    speech_rollout_changing (images: no role result marks the end of the pulls); speech_containers noted its result
+    (rolled_out)."""
     stage = None
     if (hv.get("preflight_result") or {}).get("passed"):
+        groups = set(hv.get("group_names") or [])
         stage = "checked"
-        if hv.get("gstreamer_result") is not None:
+        if CONFIGURED_GROUP in groups:
             stage = "configured"
-        if set(hv.get("group_names") or []) & set(PULLED_GROUPS):
+        if groups & set(PULLED_GROUPS):
             stage = "images"
         if hv.get("speech_containers_result") is not None:
             stage = "rolled_out"

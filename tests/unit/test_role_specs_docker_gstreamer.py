@@ -22,8 +22,22 @@ def options(role):
 
 
 def family_files(role):
-    # vars/main.yml is the role's query of the one look (preflight reads it by include_vars), not a family file.
-    return sorted(p for p in (ROOT / "roles" / role / "vars").glob("*.yml") if p.name != "main.yml")
+    # vars/main.yml is the role's query of the one look (preflight reads it by include_vars), and the docker role's
+    # vars/want.yml what it wants (its compare entry point loads it with the family's file): not family files.
+    return sorted(p for p in (ROOT / "roles" / role / "vars").glob("*.yml") if p.name not in ("main.yml", "want.yml"))
+
+
+def test_what_the_docker_role_wants_is_internal_and_loaded_with_the_family_file():
+    """vars/want.yml's names are loaded by include_vars, which beats play and inventory vars: none may be a name an
+    operator sets (an option or a default), and compare.yml loads it in the same task as the family's file."""
+    want = load("docker", "vars/want.yml")
+    defaults = load("docker", "defaults/main.yml") or {}
+    for name in want:
+        assert name.startswith("docker_") and not name.startswith("docker_family_"), name
+        assert name not in options("docker") and name not in defaults, name
+    compare = load("docker", "tasks/compare.yml")[0]["block"]
+    loads = [task for task in compare if "ansible.builtin.include_vars" in task]
+    assert len(loads) == 1 and loads[0]["loop"][-1] == "{{ role_path }}/vars/want.yml"
 
 
 def walk(opts, where):

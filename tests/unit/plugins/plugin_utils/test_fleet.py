@@ -38,17 +38,29 @@ def test_outcomes():
 
 
 def test_stage_from_the_roles_results():
-    """How far a host got comes from the roles' results, and the groups site.yml's pull play sorts hosts into."""
+    """How far a host got comes from the roles' results, and the groups site.yml sorts hosts into."""
     assert fleet.host_stage({}) is None
     assert fleet.host_stage({"preflight_result": {"passed": False}, "gstreamer_result": {}}) is None
     assert fleet.host_stage({"preflight_result": PASSED}) == "checked"
-    assert fleet.host_stage({"preflight_result": PASSED, "docker_result": {}, "gstreamer_result": {}}) == "configured"
+    configured = ["speech_hosts", "speech_configured"]
+    assert fleet.host_stage({"preflight_result": PASSED, "docker_result": {}, "gstreamer_result": {}, "group_names": configured}) == "configured"
     assert fleet.host_stage({"preflight_result": PASSED, "gstreamer_result": {}, "group_names": ["speech_hosts", "speech_rollout_steady"]}) == "images"
     assert fleet.host_stage({"preflight_result": PASSED, "group_names": ["speech_rollout_changing"], "speech_containers_result": done()}) == "rolled_out"
-    configured = row(preflight_result=PASSED, docker_result={}, gstreamer_result={})
-    assert configured["outcome"] == "dropped" and "after Docker and GStreamer" in configured["outcome_text"]
+    dropped = row(preflight_result=PASSED, docker_result={}, gstreamer_result={}, group_names=configured)
+    assert dropped["outcome"] == "dropped" and "after Docker and GStreamer" in dropped["outcome_text"]
     # A host whose role noted its result with no container (Docker and GStreamer only), no note needed.
     assert row(preflight_result=PASSED, gstreamer_result={}, speech_containers_result=done())["outcome"] == "nothing planned"
+
+
+def test_a_host_compared_but_not_yet_configured_is_only_checked():
+    """site.yml's comparison notes the docker and gstreamer roles' results for every host before anything is
+    installed; a host lost in the configure play got no further than preflight's check."""
+    compared = {"preflight_result": PASSED, "docker_result": {"changed": True}, "gstreamer_result": {"changed": True},
+                "group_names": ["speech_hosts", "speech_converge_changing"]}
+    assert fleet.host_stage(compared) == "checked"
+    # A host the comparison found steady is configured and has its images (its group's parents).
+    steady = dict(compared, group_names=["speech_hosts", "speech_converge_steady", "speech_configured", "speech_rollout_steady"])
+    assert fleet.host_stage(steady) == "images"
 
 
 def test_row_numbers_and_table():
