@@ -11,6 +11,7 @@ import os
 import tempfile
 
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
@@ -46,7 +47,23 @@ def write_if_changed(path, text, mode=0o644):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("dest", "hosts", "active", "gateways"))
+    _VALID_ARGS = frozenset(("dest", "hosts", "pattern", "active", "rolling", "gateways"))
+
+    def _run_hosts(self, pattern, task_vars):
+        """The hosts a play over pattern runs for: the pattern's hosts, narrowed by the run's --limit (ansible_limit),
+        in inventory order. From any play: site.yml's later plays run over part of the fleet (a group_by group), and a
+        report written there must still show every host of the run."""
+        manager = InventoryManager(self._loader, parse=False)
+        for group, members in (task_vars.get("groups") or {}).items():
+            manager.add_group(group)
+            for host in members:
+                manager.add_host(host, group=group)
+        if task_vars.get("ansible_limit"):
+            manager.subset(task_vars["ansible_limit"])
+        try:
+            return [host.name for host in manager.get_hosts(pattern=pattern)]
+        except AnsibleError as error:
+            raise AnsibleActionFail("pattern %r: %s" % (pattern, to_text(error)))
 
     def _render(self, name, variables):
         try:
@@ -65,11 +82,19 @@ class ActionModule(ActionBase):
         if not dest:
             raise AnsibleActionFail("dest is required: the directory the report is written to")
         hostvars = task_vars.get("hostvars") or {}
-        hosts = list(args.get("hosts") if args.get("hosts") is not None else task_vars.get("ansible_play_hosts_all") or [])
+        if args.get("hosts") is not None and args.get("pattern") is not None:
+            raise AnsibleActionFail("give hosts or pattern, not both")
+        play_all = list(task_vars.get("ansible_play_hosts_all") or [])
+        if args.get("pattern") is not None:
+            hosts = self._run_hosts(to_text(args["pattern"]), task_vars)
+        else:
+            hosts = list(args.get("hosts") if args.get("hosts") is not None else play_all)
         active = args.get("active")
         if active is None:
-            active = task_vars.get("ansible_play_hosts")
-        rows = fleet.fleet_rows(hosts, hostvars, active)
+            # Only a host that has left this play is known to be lost; the play may run over part of the hosts.
+            left = set(play_all) - set(task_vars.get("ansible_play_hosts") or [])
+            active = [host for host in hosts if host not in left]
+        rows = fleet.fleet_rows(hosts, hostvars, active, list(args.get("rolling") or []))
         gateways = fleet.gateway_rows(list(args.get("gateways") or []), hostvars)
         variables = {"speech_report_rows": rows, "speech_report_gateways": gateways}
         dest = os.path.abspath(os.path.expanduser(to_text(dest)))

@@ -33,15 +33,35 @@ options:
     type: path
     required: true
   hosts:
-    description: The hosts to report, in order (refused and failed ones included). Default the play's hosts, C(ansible_play_hosts_all).
+    description:
+      - The hosts to report, in order (refused and failed ones included). Default the play's hosts,
+        C(ansible_play_hosts_all).
+      - Mutually exclusive with O(pattern).
     type: list
     elements: str
+  pattern:
+    description:
+      - A host pattern; the hosts to report are those a play over it runs for, in inventory order, narrowed by the run's
+        C(--limit) as the play's hosts are. From any play of a run, including one over part of the fleet (a later play
+        of site.yml over a C(group_by) group).
+      - Mutually exclusive with O(hosts).
+    type: str
   active:
     description:
-      - The hosts still in the run. Default C(ansible_play_hosts). A host with a result that is no longer active is
-        reported as dropped (failed or unreachable since).
+      - The hosts still in the run. Default every reported host except those that have left this play (failed or
+        unreachable in it: C(ansible_play_hosts_all) without C(ansible_play_hosts)). A host with a result that is no
+        longer active is reported as dropped (failed or unreachable since).
     type: list
     elements: str
+  rolling:
+    description:
+      - The hosts whose rollout batch is about to start. A host here that is not rolled out yet is reported as in its
+        rollout batch, with a warning that if the run has ended it stopped there (what the host serves is unknown).
+      - site.yml writes the report so before each batch. A host lost in its batch (unreachable) runs no rescue, and
+        Ansible then ends the run, so that report is what stays on disk.
+    type: list
+    elements: str
+    default: []
   gateways:
     description: The gateway hosts whose routes the report shows.
     type: list
@@ -65,6 +85,13 @@ EXAMPLES = r"""
     gateways: "{{ groups['speech_gateways'] | default([]) }}"
   run_once: true
   register: report
+
+- name: Write it from a play over part of the fleet, with this batch's hosts in their rollout
+  onprem.speech.fleet_report:
+    dest: "{{ playbook_dir }}/speech-report"
+    pattern: speech_hosts
+    rolling: "{{ ansible_play_batch }}"
+  run_once: true
 
 - name: Print its table
   ansible.builtin.debug:

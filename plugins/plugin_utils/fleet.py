@@ -16,6 +16,8 @@ OUTCOMES = {
     "rolled back": "new containers failed; rolled back to what it ran before",
     "failed": "failed",
     "not rolled out": "not rolled out (the rollout stopped before this host's batch)",
+    "in rollout": ("in its rollout batch when this report was written (if the run has ended, it stopped there: the host was "
+                   "lost or the run interrupted; what the host serves is unknown)"),
     "dropped": "dropped out of the run after %s (failed or unreachable since)",
     "not checked": "not reached (unreachable, or the run stopped first)",
     "nothing planned": "no speech container planned (Docker and GStreamer only)",
@@ -47,8 +49,10 @@ def host_stage(hv):
     return stage
 
 
-def host_row(host, hv, active=True):
-    """One host's row from its hostvars (a mapping); active: the host is still in the run (not failed or unreachable).
+def host_row(host, hv, active=True, rolling=False):
+    """One host's row from its hostvars (a mapping); active: the host is still in the run (not failed or unreachable);
+    rolling: the host's rollout batch is about to start (the report written before each batch, which stays on disk
+    when the run stops in that batch: a host lost there leaves no rescue to write another).
 
     It reads only the roles' published results (preflight_result, docker_result, gstreamer_result,
     speech_containers_result, diagnostics_result) and the groups site.yml sorts hosts into (host_stage): what
@@ -77,7 +81,9 @@ def host_row(host, hv, active=True):
         outcome = "ready"
     else:
         outcome = "failed"
-    if not active and outcome in ("ready", "not rolled out", "nothing planned"):
+    if rolling and outcome == "not rolled out":
+        outcome = "in rollout"
+    if not active and outcome in ("ready", "not rolled out", "nothing planned", "in rollout"):
         # Lost after its last result was noted (unreachable, or a task failed outside the roles' own reports).
         outcome = "dropped"
     changes = []
@@ -136,9 +142,11 @@ def gateway_table(rows):
     return lines
 
 
-def fleet_rows(hosts, hostvars, active=None):
-    """One row per host; active: the hosts still in the run (None: all of them)."""
-    return [host_row(host, hostvars[host] if host in hostvars else {}, active is None or host in active) for host in hosts]
+def fleet_rows(hosts, hostvars, active=None, rolling=()):
+    """One row per host; active: the hosts still in the run (None: all of them); rolling: the hosts of the rollout
+    batch about to start."""
+    return [host_row(host, hostvars[host] if host in hostvars else {}, active is None or host in active, host in rolling)
+            for host in hosts]
 
 
 def percent(need, have):

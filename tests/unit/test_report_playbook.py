@@ -103,3 +103,78 @@ def test_check_mode_writes_no_report_and_still_prints_the_table(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert not report.exists()
     assert "(not written: check mode)" in run.stdout and "a1" in run.stdout
+
+
+# What the roles leave in hostvars by the rollout play: a1 and a2 passed preflight; a2 was proven ready in the
+# steady play; a1 is about to be rolled out; b1 was refused.
+PART_INVENTORY = """
+all:
+  children:
+    speech_hosts:
+      hosts:
+        a1:
+          preflight_result: {passed: true}
+        a2:
+          preflight_result: {passed: true}
+          speech_containers_result:
+            containers: [{name: stt-en, kind: stt, title: speech to text, image: "mcr.microsoft.com/azure-cognitive-services/speechservices/speech-to-text:5.2.0-amd64-en-us",
+                          digest: null, url: "ws://a2:5000", state: started, ready: true, api_status: valid}]
+        b1:
+          preflight_result: {passed: false, problems: ["speech_containers_list[0].cpus: too many"]}
+    speech_configured:
+      hosts: {a1: {}, a2: {}}
+    speech_rollout_changing:
+      hosts: {a1: {}}
+    speech_rollout_steady:
+      hosts: {a2: {}}
+"""
+
+PART_PLAYBOOK = """
+- name: A play over part of the run's hosts, as site.yml's rollout is
+  hosts: speech_hosts:&speech_rollout_changing
+  gather_facts: false
+  tasks:
+    - name: The report written before a1's batch
+      ansible.builtin.import_tasks: %s/playbooks/tasks/fleet_report.yml
+      vars:
+        speech_report_rolling: "{{ ansible_play_batch }}"
+""" % ROOT
+
+
+def run_part(tmp_path, *args):
+    (tmp_path / "hosts.yml").write_text(PART_INVENTORY)
+    (tmp_path / "part.yml").write_text(PART_PLAYBOOK)
+    # The report's templates, where a play beside site.yml finds them.
+    (tmp_path / "templates").symlink_to(ROOT / "playbooks" / "templates")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "part.yml"),
+                           "-e", "speech_report_dir=%s" % (tmp_path / "report")] + list(args),
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+
+def report_outcomes(report):
+    """Each host's outcome text, from the Markdown report's table."""
+    table = (report / "report.md").read_text().split("\n## ")[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ")]
+    return {row[0][2:]: row[1] for row in rows if row[0] != "| Host"}
+
+
+def test_a_report_written_before_a_rollout_batch_shows_every_host_of_the_run_and_the_batch_as_in_its_rollout(tmp_path):
+    """The report left on disk when a host is lost in its batch (no rescue runs, and the run stops there). Before,
+    a report written in the rollout play listed only that play's hosts: a2 (ready) and b1 (refused) were missing,
+    and a1 read "not rolled out"."""
+    run = run_part(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    outcomes = report_outcomes(tmp_path / "report")
+    assert sorted(outcomes) == ["a1", "a2", "b1"], outcomes
+    assert outcomes["a1"].startswith("in its rollout batch when this report was written")
+    assert outcomes["a2"] == "every container ready"
+    assert outcomes["b1"].startswith("refused by preflight")
+    # Written quietly: the table is printed by the report that replaces it.
+    assert "HOST " not in run.stdout
+
+
+def test_a_report_written_in_a_later_play_keeps_to_the_limit(tmp_path):
+    run = run_part(tmp_path, "--limit", "a1,b1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert sorted(report_outcomes(tmp_path / "report")) == ["a1", "b1"]

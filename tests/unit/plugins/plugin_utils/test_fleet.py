@@ -37,6 +37,21 @@ def test_outcomes():
     assert row(preflight_result=PASSED, speech_containers_result=done(not_ready))["outcome"] == "failed"
 
 
+def test_a_host_whose_batch_is_about_to_start_is_in_its_rollout_until_it_has_a_result():
+    """The report written before each rollout batch; it stays on disk when the run stops in the batch."""
+    waiting = {"preflight_result": PASSED, "group_names": ["speech_configured", "speech_rollout_changing"]}
+    rolling = fleet.host_row("h", waiting, rolling=True)
+    assert rolling["outcome"] == "in rollout" and "what the host serves is unknown" in rolling["outcome_text"]
+    assert fleet.host_row("h", waiting)["outcome"] == "not rolled out"
+    # Only a host not rolled out yet: a refused, a failed or a rolled-out host keeps its outcome.
+    assert fleet.host_row("h", dict(waiting, speech_containers_result=done(READY)), rolling=True)["outcome"] == "ready"
+    assert fleet.host_row("h", {"preflight_result": {"passed": False}}, rolling=True)["outcome"] == "refused"
+    assert fleet.host_row("h", waiting, active=False, rolling=True)["outcome"] == "dropped"
+    rows = fleet.fleet_rows(["a", "b"], {"a": waiting, "b": waiting}, rolling=["b"])
+    assert [r["outcome"] for r in rows] == ["not rolled out", "in rollout"]
+    assert "in its rollout batch" in "\n".join(fleet.fleet_table(rows))
+
+
 def test_stage_from_the_roles_results():
     """How far a host got comes from the roles' results, and the groups site.yml sorts hosts into."""
     assert fleet.host_stage({}) is None
