@@ -48,8 +48,8 @@ options:
     type: str
   active:
     description:
-      - The hosts still in the run. Default every reported host except those that have left this play (failed or
-        unreachable in it: C(ansible_play_hosts_all) without C(ansible_play_hosts)). A host with a result that is no
+      - The hosts still in the run. Default every reported host except those that have left this play, failed or
+        unreachable in it (C(ansible_play_hosts_all) without C(ansible_play_hosts)). A host with a result that is no
         longer active is reported as dropped (failed or unreachable since).
     type: list
     elements: str
