@@ -7,7 +7,8 @@ a Docker-only role, and a rollout where k of N hosts change.
     python3 bench/fleet.py --keep   leaves the bench hosts (a later run skips their first converge)
     python3 bench/fleet.py --down   removes the bench hosts
     python3 bench/fleet.py --write  also writes the figures into BENCHMARKS.md (between the fleet markers)
-    python3 bench/fleet.py --against REV [--rounds 3]   also REV's no-op on each fleet size, in turns with this checkout's
+    python3 bench/fleet.py --against REV [--rounds 3]   also REV's no-op on each fleet size, and its rollout there and
+                                    back, in turns with this checkout's
 
 The fleet is the demo's hosts, then speech-bench-4..8 (same host image and run
 options as the demo's, made by demo.start_hosts, fixed addresses 172.30.0.24-28
@@ -23,7 +24,8 @@ Then, in one run and with pipelining on:
   as a no-op on the same first host, set to the engine the host has;
 - a rollout on N hosts where the last k get a changed container (a log_level),
   then the same rollout changing them back;
-- with --against, an older revision's no-op and this checkout's, in turns, on each fleet size;
+- with --against, an older revision's no-op and this checkout's, in turns, on each fleet size, and
+  (with --k) the older revision's rollout there and back and this checkout's, in turns;
 each with its wall time, the module calls on each host (counted by
 bench/connection_plugins/counting_docker.py), its CPU seconds (the main process's from
 bench/callback_plugins/cpu_seconds.py, the whole controller's from wait4, the machine's from
@@ -345,7 +347,7 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="leave the bench hosts running at the end")
     parser.add_argument("--down", action="store_true", help="remove the bench hosts, and stop")
     parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md")
-    parser.add_argument("--against", help="also run an older revision's no-op (a commit, tag or branch) on each fleet size, in turns")
+    parser.add_argument("--against", help="also run an older revision's no-op (a commit, tag or branch) on each fleet size, and with --k its rollout, in turns")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --against's turns (default 3)")
     args = parser.parse_args(argv)
     if args.down:
@@ -446,6 +448,7 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         docker_noop = playbook_run(docker_only, inventory, first, tmp, "docker-only", ["-e", "@%s" % docker_vars], role_env)
         runs.append(("geerlingguy.docker no-op", [first], docker_noop))
         rollouts = []
+        rollout_turns = []  # (revision, Run there, Run back), in turns with --against
         if args.k:
             hosts = fleet(rollout_n)
             changed_hosts = hosts[-args.k:]
@@ -461,6 +464,14 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
             run = playbook_run(site, inventory, ",".join(hosts), tmp, "rollout-back")
             runs.append(("site.yml rollout, %d of %d change back" % (args.k, rollout_n), hosts, run))
             rollouts.append(("the same hosts changed back", run))
+            if args.against:
+                # The same rollout, there and back, by the older revision and by this checkout, in turns.
+                for turn in range(args.rounds):
+                    for label, playbook, env in ((args.against, old_site, old_env), ("this checkout", site, None)):
+                        log("rollout on %d hosts by %s, there and back (round %d of %d)" % (rollout_n, label, turn + 1, args.rounds))
+                        there = playbook_run(playbook, changed_inventory, ",".join(hosts), tmp, "rollout-turn", env_extra=env)
+                        back = playbook_run(playbook, inventory, ",".join(hosts), tmp, "rollout-turn-back", env_extra=env)
+                        rollout_turns.append((label, there, back))
 
         say("")
         say("| Run | Hosts | Wall | Controller start | Module calls per host | Changed per host |")
@@ -500,6 +511,20 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
                 cells = (median_range([r.wall for r in olds]), median_range([r.wall for r in news]),
                          median_range([r.cpu.get("main") or 0.0 for r in olds]), median_range([r.cpu.get("main") or 0.0 for r in news]))
                 say("| %d | %s | %s | %s | %s |" % ((len(hosts),) + cells))
+        if rollout_turns:
+            say("")
+            say("The rollout (%d of %d change, serial 1, there and back) against %s, in turns (%s then this checkout, %d rounds; "
+                "the median, the range in brackets), with the seconds of the rollout play:" % (args.k, rollout_n, args.against,
+                                                                                            args.against, args.rounds))
+            say("")
+            say("| Revision | There | Back | Rollout play, there | Rollout play, back |")
+            say("|---|---|---|---|---|")
+            for label in (args.against, "this checkout"):
+                turns = [(there, back) for who, there, back in rollout_turns if who == label]
+                cells = (median_range([t.wall for t, _b in turns]), median_range([b.wall for _t, b in turns]),
+                         median_range([t.by_stage().get(ROLLOUT, (0.0,))[0] for t, _b in turns]),
+                         median_range([b.by_stage().get(ROLLOUT, (0.0,))[0] for _t, b in turns]))
+                say("| %s | %s | %s | %s | %s |" % ((label,) + cells))
         say("")
         noop_one = [run for what, hosts, run in runs if what == "site.yml no-op" and len(hosts) == 1]
         if noop_one:
