@@ -764,10 +764,12 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
         actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
     actions.extend({"name": name, "action": "removed", "reason": "left by an interrupted run"} for name in stale)
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
+    # Images to pull or load: one missing, or one that follows its tag (image_policy always: pulled on every run).
+    pull = bool(missing) or any(spec["state"] != "absent" and spec.get("policy") == "always" for spec in plan)
     ask_gate = bool(billing_gate) and bool(replace + restate) and bool(gate)
     removed = absent + unlisted + stale
     return {"apply": apply, "new": new, "replace": replace, "restate": restate, "unchanged": unchanged, "absent": removed,
-            "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "actions": actions, "rollback": rollback,
+            "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "pull": pull, "actions": actions, "rollback": rollback,
             "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate),
             "steady": not (apply or removed or dirs or licenses), "refusals": refusals,
             "changing": [action for action in actions if action["action"] != "unchanged"]}

@@ -260,7 +260,7 @@ def test_fresh_host_creates_everything():
     assert [s["name"] for s in changes["apply"]] == ["stt", "tts"]
     assert changes["new"] == ["stt", "tts"] and changes["replace"] == [] and changes["restate"] == []
     assert changes["previous"] == {"stt": None, "tts": None}
-    assert changes["missing_images"] == sorted(s["image"] for s in plan)
+    assert changes["missing_images"] == sorted(s["image"] for s in plan) and changes["pull"]
     assert changes["dirs"] == [{"path": "/srv/out", "owner": 0, "group": 0, "purpose": "output", "container": "stt", "mode": "0750"}]
 
 
@@ -269,7 +269,17 @@ def test_converged_host_changes_nothing():
     paths = {"/srv/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532}}
     changes = p.plan_changes(plan, info_for(plan, [running(s) for s in plan], paths=paths))
     assert changes["apply"] == [] and changes["absent"] == [] and changes["dirs"] == [] and changes["missing_images"] == []
-    assert changes["unchanged"] == ["stt", "tts"]
+    assert changes["unchanged"] == ["stt", "tts"] and not changes["pull"]
+
+
+def test_an_image_that_follows_its_tag_is_pulled_even_when_present_and_an_absent_one_never():
+    plan = specs(STT, TTS)
+    paths = {"/srv/out": {"exists": True, "isdir": True, "uid": 65532, "gid": 65532}}
+    follows = [dict(plan[0], policy="always"), plan[1]]
+    changes = p.plan_changes(follows, info_for(follows, [running(s) for s in follows], paths=paths))
+    assert changes["missing_images"] == [] and changes["pull"] and changes["steady"]
+    gone = [dict(plan[0], policy="always", state="absent"), plan[1]]
+    assert not p.plan_changes(gone, info_for(gone, [running(plan[1])], paths=paths))["pull"]
 
 
 def test_only_the_changed_container_is_recreated_and_its_previous_spec_kept():
