@@ -514,8 +514,8 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
         if rollout_turns:
             say("")
             say("The rollout (%d of %d change, serial 1, there and back) against %s, in turns (%s then this checkout, %d rounds; "
-                "the median, the range in brackets), with the seconds of the rollout play:" % (args.k, rollout_n, args.against,
-                                                                                            args.against, args.rounds))
+                "the median, the range in brackets), with the seconds of the rollout play:"
+                % (args.k, rollout_n, args.against, args.against, args.rounds))
             say("")
             say("| Revision | There | Back | Rollout play, there | Rollout play, back |")
             say("|---|---|---|---|---|")

@@ -117,8 +117,9 @@ all:
         a2:
           preflight_result: {passed: true}
           speech_containers_result:
-            containers: [{name: stt-en, kind: stt, title: speech to text, image: "mcr.microsoft.com/azure-cognitive-services/speechservices/speech-to-text:5.2.0-amd64-en-us",
-                          digest: null, url: "ws://a2:5000", state: started, ready: true, api_status: valid}]
+            containers:
+              - {name: stt-en, kind: stt, title: speech to text, digest: null, url: "ws://a2:5000", state: started, ready: true,
+                 api_status: valid, image: "mcr.microsoft.com/azure-cognitive-services/speechservices/speech-to-text:5.2.0-amd64-en-us"}
         b1:
           preflight_result: {passed: false, problems: ["speech_containers_list[0].cpus: too many"]}
     speech_configured:
