@@ -45,6 +45,11 @@ def speech_percentage(value):
     return fleet.percentage_or_default(value)
 
 
+def speech_rollout_lost(play_hosts_all, play_hosts, batch, max_fail_percentage):
+    """Before a rollout batch: the hosts of the earlier batches that left the play, and whether to stop (fleet.rollout_lost)."""
+    return fleet.rollout_lost(play_hosts_all, play_hosts, batch, max_fail_percentage)
+
+
 def speech_percent(need, have):
     return fleet.percent(need, have)
 
@@ -67,6 +72,7 @@ class FilterModule(object):
             "speech_serial": speech_serial,
             "speech_pattern": speech_pattern,
             "speech_percentage": speech_percentage,
+            "speech_rollout_lost": speech_rollout_lost,
             "speech_gateway_rows": speech_gateway_rows,
             "speech_gateway_table": speech_gateway_table,
         }

@@ -190,6 +190,24 @@ def host_pattern(value, name="speech_hosts"):
     return str(value).strip()
 
 
+def rollout_lost(play_hosts_all, play_hosts, batch, max_fail_percentage):
+    """Before a rollout batch: the hosts of the earlier batches that left the play (failed, or lost: unreachable), and
+    whether they are more than max_fail_percentage of those batches' hosts (stop: the rollout must not go on).
+
+    Ansible counts only failed hosts against a play's max_fail_percentage, batch by batch; a host lost in a batch where
+    another host went through does not stop the rollout. Batches are slices of the play's hosts in order
+    (ansible_play_hosts_all), so the earlier batches are the hosts before this batch's first. Over those hosts, failed ones
+    can only reach the share Ansible's own check allowed, so only lost hosts can make this stop."""
+    order = list(play_hosts_all or [])
+    positions = [order.index(host) for host in batch or [] if host in order]
+    done = order[:min(positions)] if positions else []
+    still = set(play_hosts or [])
+    left = [host for host in done if host not in still]
+    share = 100.0 * len(left) / len(done) if done else 0.0
+    return {"stop": bool(left) and share > float(percentage_or_default(max_fail_percentage)), "left": left, "done": len(done),
+            "share": round(share, 1)}
+
+
 def percentage_or_default(value):
     """A max_fail_percentage Ansible takes (0-100); anything else is 0."""
     try:

@@ -108,3 +108,20 @@ def test_host_pattern():
             assert str(error).startswith("speech_gateways: give a host pattern"), error
         else:
             raise AssertionError(bad)
+
+
+def test_a_rollout_stops_before_a_batch_when_hosts_lost_in_earlier_batches_are_above_the_share():
+    """Ansible counts only failed hosts against max_fail_percentage; a host lost in its batch (unreachable) must stop
+    the rollout too, before the next batch."""
+    hosts = ["h1", "h2", "h3", "h4"]
+    # serial 2: h1 lost in the first batch, h2 went through; before the second batch.
+    lost = fleet.rollout_lost(hosts, ["h2", "h3", "h4"], ["h3", "h4"], 0)
+    assert lost == {"stop": True, "left": ["h1"], "done": 2, "share": 50.0}
+    # The same share is allowed at 50 % (above it stops, as Ansible's own check).
+    assert not fleet.rollout_lost(hosts, ["h2", "h3", "h4"], ["h3", "h4"], 50)["stop"]
+    assert fleet.rollout_lost(hosts, ["h2", "h3", "h4"], ["h3", "h4"], "49")["stop"]
+    # The first batch has nothing before it; a batch after clean ones goes on.
+    assert fleet.rollout_lost(hosts, hosts, ["h1", "h2"], 0) == {"stop": False, "left": [], "done": 0, "share": 0.0}
+    assert not fleet.rollout_lost(hosts, hosts, ["h3", "h4"], 0)["stop"]
+    # A value the play keyword would not take counts as 0 (preflight refuses it before the run gets here).
+    assert fleet.rollout_lost(hosts, ["h2", "h3", "h4"], ["h4"], "lots")["stop"]
