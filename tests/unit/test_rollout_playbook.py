@@ -1,0 +1,136 @@
+"""site.yml's rollout play, run for real on the controller (local hosts), with the speech_containers role in it stubbed:
+what the hosts of a batch are left with when one of them fails.
+
+Ansible's own max_fail_percentage check, once a host of a batch has failed, marks every other host of the batch failed
+where it stands (linear.py). The rollout relies on the linear strategy running a task list's tasks in order for every
+host first, and a rescue's tasks after them: a healthy host of the batch has finished its rollout before the failed one's
+rescue ends, and a second failed host's rollback is never cut short. These tests pin that, with site.yml's own play
+(its keywords, its stop check, its report before the batch, its rescue), only the role replaced by a stub that replaces,
+proves ready or rolls back, each step printing a mark.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+# The role's shape in a rollout: replace, check, prove ready, note the result; or roll back in several steps and fail.
+ROLE_STUB = """
+- name: Replace, prove ready, or roll back
+  block:
+    - name: Replace the containers
+      ansible.builtin.debug:
+        msg: "MARK {{ inventory_hostname }}.replaced"
+      failed_when: inventory_hostname in fail_at_replace
+
+    - name: Wait for the new containers
+      ansible.builtin.debug:
+        msg: waiting
+
+    - name: Prove them ready
+      ansible.builtin.assert:
+        that: inventory_hostname not in fail_at_ready
+
+    - name: Note them ready
+      ansible.builtin.debug:
+        msg: "MARK {{ inventory_hostname }}.ready"
+  rescue:
+    - name: Roll back, first step
+      ansible.builtin.debug:
+        msg: "MARK {{ inventory_hostname }}.rollback-1"
+
+    - name: Roll back, last step
+      ansible.builtin.debug:
+        msg: "MARK {{ inventory_hostname }}.rollback-2"
+
+    - name: Fail, rolled back
+      ansible.builtin.fail:
+        msg: "{{ inventory_hostname }} rolled back"
+"""
+
+
+def rollout_playbook(tmp_path):
+    """site.yml's rollout play over speech_hosts, the speech_containers role replaced by ROLE_STUB; then a play that
+    prints a mark when it runs."""
+    plays = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    play = next(p for p in plays if str(p.get("name", "")).startswith("Roll the speech containers out"))
+    play["hosts"] = "speech_hosts"
+    play["become"] = False
+    batch = next(t for t in play["tasks"] if t.get("name") == "Roll this batch out")
+    roles = [i for i, t in enumerate(batch["block"])
+             if (t.get("ansible.builtin.include_role") or {}).get("name") == "onprem.speech.speech_containers"]
+    assert len(roles) == 1, batch["block"]
+    (tmp_path / "role_stub.yml").write_text(ROLE_STUB)
+    batch["block"][roles[0]] = {"name": batch["block"][roles[0]]["name"], "ansible.builtin.include_tasks": "role_stub.yml"}
+    # The host put back in the gateway routes (there are no gateways here), wherever the play does it outside its rescue.
+    back = {"name": "Put this host back in the gateway routes", "ansible.builtin.debug": {"msg": "MARK {{ inventory_hostname }}.back"}}
+    for tasks in (play["tasks"], batch["block"]):
+        tasks[:] = [back if t.get("ansible.builtin.include_tasks") == "tasks/gateway_enable.yml" else t for t in tasks]
+    after = {"name": "The play after the rollout", "hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": "Note it ran", "ansible.builtin.debug": {"msg": "MARK next-play"}}]}
+    for shared in ("tasks", "templates"):  # found next to the playbook, as site.yml finds them
+        (tmp_path / shared).symlink_to(ROOT / "playbooks" / shared)
+    path = tmp_path / "rollout.yml"
+    path.write_text(yaml.safe_dump([play, after], sort_keys=False))
+    return path
+
+
+def run_rollout(tmp_path, hosts, serial, max_fail, fail_at_replace=(), fail_at_ready=()):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"speech_hosts": {"hosts": {h: {} for h in hosts}}},
+                                                 "vars": {"ansible_connection": "local",
+                                                          "ansible_python_interpreter": sys.executable}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    run = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(rollout_playbook(tmp_path)),
+                          "-e", "speech_rollout_serial=%s" % serial, "-e", "speech_rollout_max_fail_percentage=%s" % max_fail,
+                          "-e", "speech_report_dir=%s" % (tmp_path / "report"),
+                          "-e", json.dumps({"fail_at_replace": list(fail_at_replace), "fail_at_ready": list(fail_at_ready)})],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert "ERROR!" not in run.stdout + run.stderr, run.stdout + run.stderr
+    # Each step the hosts took, as the stub's debug tasks printed them (no module call: the test stays quick).
+    return run, sorted(set(re.findall(r'"MARK ([\w.-]+)"', run.stdout)))
+
+
+@pytest.mark.parametrize("fail_at", ["replace", "ready"])
+def test_a_host_failing_in_a_batch_of_two_leaves_the_other_rolled_out_and_the_next_batch_untouched(tmp_path, fail_at):
+    run, marks = run_rollout(tmp_path, ["h1", "h2", "h3"], 2, 0, **{"fail_at_" + fail_at: ["h1"]})
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    # h1 rolled back whole; h2, its batch's healthy host, replaced and proven ready; h3's batch never started.
+    assert "h1.rollback-2" in marks and "h1.ready" not in marks, (marks, output)
+    assert {"h2.replaced", "h2.ready", "h2.back"} <= set(marks) and not any(f.startswith("h2.rollback") for f in marks), (marks, output)
+    assert "h1.back" not in marks
+    assert not any(f.startswith("h3.") for f in marks), (marks, output)
+    assert "h1 rolled back" in output
+    # The failed host's rescue wrote the report: the run ends with the batch (Ansible stops the playbook there).
+    assert "next-play" not in marks
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert all("| %s |" % host in report for host in ("h1", "h2", "h3")), report
+
+
+def test_two_hosts_failing_at_different_steps_of_one_batch_both_roll_back_whole(tmp_path):
+    run, marks = run_rollout(tmp_path, ["h1", "h2"], 2, 0, fail_at_replace=["h1"], fail_at_ready=["h2"])
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    for host in ("h1", "h2"):
+        assert "%s.rollback-1" % host in marks and "%s.rollback-2" % host in marks, (marks, output)
+        assert "%s rolled back" % host in output
+    assert "h2.replaced" in marks and "h2.ready" not in marks
+
+
+def test_one_failed_host_in_each_batch_of_two_is_not_above_half_and_the_rollout_goes_on(tmp_path):
+    # serial 2, max_fail 50: one host of two failing is 50 %, not above it, in Ansible's own check (per batch) and in
+    # site.yml's before the next batch (over the earlier batches): every batch runs, and the plays after the rollout.
+    run, marks = run_rollout(tmp_path, ["h1", "h2", "h3", "h4"], 2, 50, fail_at_ready=["h1", "h3"])
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    assert {"h2.back", "h4.back", "h1.rollback-2", "h3.rollback-2", "next-play"} <= set(marks), (marks, output)
+    assert "The rollout stops" not in output
