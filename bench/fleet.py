@@ -348,7 +348,9 @@ def main(argv=None):
     parser.add_argument("--down", action="store_true", help="remove the bench hosts, and stop")
     parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md")
     parser.add_argument("--against", help="also run an older revision's no-op (a commit, tag or branch) on each fleet size, and with --k its rollout, in turns")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against's turns (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against's and --forks' turns (default 3)")
+    parser.add_argument("--forks", help="also the ping floor and the no-op at each of these forks settings (as 5,25), in turns, "
+                                        "on each fleet size")
     args = parser.parse_args(argv)
     if args.down:
         remove_bench_hosts()
@@ -360,6 +362,13 @@ def main(argv=None):
     rollout_n = args.rollout_hosts or counts[-1]
     if not counts or counts[0] < 1 or max(counts + [rollout_n]) > MAX_HOSTS:
         parser.error("--hosts and --rollout-hosts: 1 to %d hosts" % MAX_HOSTS)
+    try:
+        forks = [int(f) for f in (args.forks or "").split(",") if f.strip()]
+    except ValueError:
+        forks = [0]
+    if any(f < 1 for f in forks):
+        parser.error("--forks: numbers of 1 or more separated by commas, as 5,25")
+    args.forks = forks
     if not 0 <= args.k <= rollout_n:
         parser.error("--k: 0 to N (%d)" % rollout_n)
     if args.k and rollout_n not in counts:
@@ -437,6 +446,16 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
                     pairs.append((playbook_run(old_site, inventory, ",".join(hosts), tmp, "against-%d" % count, env_extra=old_env),
                                   playbook_run(site, inventory, ",".join(hosts), tmp, "noop-again-%d" % count)))
                 against.append((hosts, pairs))
+        forks_turns = []  # (hosts, forks, ping Run, no-op Run)
+        for count in counts if args.forks else ():
+            hosts = fleet(count)
+            for turn in range(args.rounds):
+                for setting in args.forks:
+                    log("ping and no-op on %d host(s) with %d forks (round %d of %d)" % (count, setting, turn + 1, args.rounds))
+                    env = {"ANSIBLE_FORKS": str(setting)}
+                    forks_turns.append((count, setting,
+                                        playbook_run(ping, inventory, ",".join(hosts), tmp, "ping-forks-%d" % count, env_extra=env),
+                                        playbook_run(site, inventory, ",".join(hosts), tmp, "noop-forks-%d" % count, env_extra=env)))
         docker_only = tmp / "docker_only.yml"
         docker_only.write_text(DOCKER_ONLY)
         docker_vars = tmp / "docker_only_vars.json"
@@ -511,6 +530,22 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
                 cells = (median_range([r.wall for r in olds]), median_range([r.wall for r in news]),
                          median_range([r.cpu.get("main") or 0.0 for r in olds]), median_range([r.cpu.get("main") or 0.0 for r in news]))
                 say("| %d | %s | %s | %s | %s |" % ((len(hosts),) + cells))
+        if forks_turns:
+            say("")
+            say("Forks (how many hosts a task runs on at once; Ansible's default is 5, the example project's ansible.cfg sets 25): "
+                "the ping floor and the no-op at each setting, in turns (%d rounds; the median, the range in brackets), and "
+                "each against the same setting on %d host(s):" % (args.rounds, counts[0]))
+            say("")
+            say("| Hosts | %s |" % " | ".join("forks %d: ping | forks %d: no-op" % (f, f) for f in args.forks))
+            say("|---|%s" % ("---|---|" * len(args.forks)))
+            for count in counts:
+                cells = []
+                for setting in args.forks:
+                    for pick in (2, 3):  # the ping's Run, the no-op's
+                        walls = [turn[pick].wall for turn in forks_turns if turn[:2] == (count, setting)]
+                        ones = [turn[pick].wall for turn in forks_turns if turn[:2] == (counts[0], setting)]
+                        cells.append(median_range(walls) + ("" if count == counts[0] else " (%.1f x)" % (middle(walls) / middle(ones))))
+                say("| %d | %s |" % (count, " | ".join(cells)))
         if rollout_turns:
             say("")
             say("The rollout (%d of %d change, serial 1, there and back) against %s, in turns (%s then this checkout, %d rounds; "
@@ -567,10 +602,15 @@ def measure_all(args, counts, rollout_n, names, first, say, lines):
     return 0
 
 
+def middle(values):
+    """The median as median_range prints it (the upper one of an even count)."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def median_range(values):
     ordered = sorted(values)
-    middle = ordered[len(ordered) // 2]
-    return "%.1f s (%.1f-%.1f)" % (middle, ordered[0], ordered[-1]) if len(ordered) > 1 else "%.1f s" % middle
+    return "%.1f s (%.1f-%.1f)" % (middle(values), ordered[0], ordered[-1]) if len(ordered) > 1 else "%.1f s" % middle(values)
 
 
 def cpu_row(what, hosts, run):
