@@ -9,6 +9,8 @@ a Docker-only role, and a rollout where k of N hosts change.
     python3 bench/fleet.py --write  also writes the figures into BENCHMARKS.md (between the fleet markers)
     python3 bench/fleet.py --against REV [--rounds 3]   also REV's no-op on each fleet size, and its rollout there and
                                     back, in turns with this checkout's
+    python3 bench/fleet.py --forks 5,25 [--rounds 3]   also the ping floor and the no-op at each forks setting
+                                    (Ansible's default, the example project's), in turns
 
 The fleet is the demo's hosts, then speech-bench-4..8 (same host image and run
 options as the demo's, made by demo.start_hosts, fixed addresses 172.30.0.24-28
@@ -26,6 +28,7 @@ Then, in one run and with pipelining on:
   then the same rollout changing them back;
 - with --against, an older revision's no-op and this checkout's, in turns, on each fleet size, and
   (with --k) the older revision's rollout there and back and this checkout's, in turns;
+- with --forks, the ping floor and the no-op at each forks setting, in turns, on each fleet size;
 each with its wall time, the module calls on each host (counted by
 bench/connection_plugins/counting_docker.py), its CPU seconds (the main process's from
 bench/callback_plugins/cpu_seconds.py, the whole controller's from wait4, the machine's from
