@@ -83,6 +83,15 @@ def speech_rollback_note(rollback_run, host, readiness=None, failure="", previou
     return speech_plan_utils.rollback_note(rollback_run, host, readiness, failure, previous)
 
 
+def speech_refusal(problems, who, host, warnings=None, count=True):
+    """A role's refusal of a host, one problem per line (their count in the heading when count), then the warnings:
+    "Preflight refused h1 (2 problems):\n  - ...\nWarnings:\n  - ..."."""
+    problems, warnings = list(problems or []), list(warnings or [])
+    heading = "%s refused %s%s:" % (who, host, " (%d problems)" % len(problems) if count else "")
+    text = "\n  - ".join([heading] + [str(p) for p in problems])
+    return text + ("\n" + "\n  - ".join(["Warnings:"] + [str(w) for w in warnings]) if warnings else "")
+
+
 def speech_billing_gate(readiness, changes, endpoint):
     """Why nothing may be replaced (billing unreachable from the running containers), or "" when it may."""
     return speech_plan_utils.billing_gate(readiness, changes, endpoint)
@@ -146,4 +155,5 @@ class FilterModule(object):
             "speech_actions_summary": speech_actions_summary,
             "speech_billing_gate": speech_billing_gate,
             "speech_rollback_note": speech_rollback_note,
+            "speech_refusal": speech_refusal,
         }

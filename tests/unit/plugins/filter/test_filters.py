@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.onprem.speech.plugins.filter import fleet as fleet_filters
 from ansible_collections.onprem.speech.plugins.filter import look
+from ansible_collections.onprem.speech.plugins.filter import speech as speech_filters
 from ansible_collections.onprem.speech.plugins.plugin_utils import check, inputs
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -60,3 +61,12 @@ def test_the_look_query_is_merged_as_host_facts_merges_it():
     assert merged == dict(docker, packages=["docker*", "runc", "gstreamer1*"], gstreamer_elements=True)
     with pytest.raises(AnsibleFilterError, match="query.speech: not a key of a look query"):
         look.speech_look_merge([docker, {"speech": True}])
+
+
+def test_a_refusal_lists_every_problem_then_the_warnings_in_the_roles_one_format():
+    refusal = speech_filters.speech_refusal
+    assert refusal(["a: bad", "b: worse"], "Preflight", "h1", ["c: odd"]) == (
+        "Preflight refused h1 (2 problems):\n  - a: bad\n  - b: worse\nWarnings:\n  - c: odd")
+    assert refusal(["a: bad"], "speech_containers", "h1", []) == "speech_containers refused h1 (1 problems):\n  - a: bad"
+    # Without the count (the containers the role would take, diagnostics' billing settings).
+    assert refusal(["x"], "diagnostics", "h2", count=False) == "diagnostics refused h2:\n  - x"
