@@ -12,8 +12,10 @@ proves ready or rolls back, each step printing a mark.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,11 @@ ROLE_STUB = """
     - name: Wait for the new containers
       ansible.builtin.debug:
         msg: waiting
+
+    - name: Wait long on a slow host
+      ansible.builtin.command: sleep 30
+      changed_when: false
+      when: inventory_hostname in slow_at_ready
 
     - name: Prove them ready
       ansible.builtin.assert:
@@ -83,17 +90,27 @@ def rollout_playbook(tmp_path):
     return path
 
 
-def run_rollout(tmp_path, hosts, serial, max_fail, fail_at_replace=(), fail_at_ready=()):
+def rollout_command(tmp_path, hosts, serial, max_fail, fail_at_replace=(), fail_at_ready=(), slow_at_ready=()):
+    """The command and environment that run the rollout play on local hosts; each host passed preflight and is in the
+    groups the pull play leaves (so the report reads how far it got)."""
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"speech_hosts": {"hosts": {h: {} for h in hosts}}},
+    passed = {"preflight_result": {"passed": True, "problems": [], "warnings": []}}
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"speech_hosts": {"hosts": {h: passed for h in hosts}},
+                                                              "speech_configured": {"hosts": {h: {} for h in hosts}},
+                                                              "speech_rollout_changing": {"hosts": {h: {} for h in hosts}}},
                                                  "vars": {"ansible_connection": "local",
                                                           "ansible_python_interpreter": sys.executable}}}))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    run = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(rollout_playbook(tmp_path)),
-                          "-e", "speech_rollout_serial=%s" % serial, "-e", "speech_rollout_max_fail_percentage=%s" % max_fail,
-                          "-e", "speech_report_dir=%s" % (tmp_path / "report"),
-                          "-e", json.dumps({"fail_at_replace": list(fail_at_replace), "fail_at_ready": list(fail_at_ready)})],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1")
+    return [str(BIN / "ansible-playbook"), "-i", str(inventory), str(rollout_playbook(tmp_path)),
+            "-e", "speech_rollout_serial=%s" % serial, "-e", "speech_rollout_max_fail_percentage=%s" % max_fail,
+            "-e", "speech_report_dir=%s" % (tmp_path / "report"),
+            "-e", json.dumps({"fail_at_replace": list(fail_at_replace), "fail_at_ready": list(fail_at_ready),
+                              "slow_at_ready": list(slow_at_ready)})], env
+
+
+def run_rollout(tmp_path, hosts, serial, max_fail, fail_at_replace=(), fail_at_ready=()):
+    command, env = rollout_command(tmp_path, hosts, serial, max_fail, fail_at_replace, fail_at_ready)
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert "ERROR!" not in run.stdout + run.stderr, run.stdout + run.stderr
     # Each step the hosts took, as the stub's debug tasks printed them (no module call: the test stays quick).
     return run, sorted(set(re.findall(r'"MARK ([\w.-]+)"', run.stdout)))
@@ -134,3 +151,25 @@ def test_one_failed_host_in_each_batch_of_two_is_not_above_half_and_the_rollout_
     assert run.returncode == 2, output
     assert {"h2.back", "h4.back", "h1.rollback-2", "h3.rollback-2", "next-play"} <= set(marks), (marks, output)
     assert "The rollout stops" not in output
+
+
+def test_a_rollout_interrupted_in_a_batch_leaves_the_report_written_before_it(tmp_path):
+    # Ctrl-C (SIGINT to the run's process group, as a terminal sends it) while h1's batch waits: no rescue and no later
+    # play runs; the report on disk is the one written before h1's batch.
+    command, env = rollout_command(tmp_path, ["h1", "h2"], 1, 0, slow_at_ready=["h1"])
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True) as proc:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "Wait long on a slow host" in line:
+                time.sleep(2)  # the worker has started h1's sleep
+                os.killpg(proc.pid, signal.SIGINT)
+                break
+        output = "".join(seen) + proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, output
+    assert "MARK h1.replaced" in output and "MARK h1.ready" not in output and "MARK next-play" not in output, output
+    report = (tmp_path / "report" / "report.md").read_text()
+    rows = dict((line.split("|")[1].strip(), line.split("|")[2].strip()) for line in report.splitlines() if line.startswith("| h"))
+    assert rows["h1"].startswith("in its rollout batch when this report was written"), report
+    assert rows["h2"].startswith("not rolled out"), report
