@@ -5,8 +5,8 @@ Ansible's own max_fail_percentage check, once a host of a batch has failed, mark
 where it stands (linear.py). The rollout relies on the linear strategy running a task list's tasks in order for every
 host first, and a rescue's tasks after them: a healthy host of the batch has finished its rollout before the failed one's
 rescue ends, and a second failed host's rollback is never cut short. These tests pin that, with site.yml's own play
-(its keywords, its stop check, its report before the batch, its rescue), only the role replaced by a stub that replaces,
-proves ready or rolls back, each step printing a mark.
+(its keywords, its stop check, its report before the batch, its rescue), only the role and the gateway re-enable replaced
+by stubs that print each step (replaced, ready, rolled back, put back). One test interrupts a run in its batch.
 """
 
 import json
