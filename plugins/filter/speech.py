@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.speech.plugins.plugin_utils import check
 from ansible_collections.onprem.speech.plugins.plugin_utils import plan as speech_plan_utils
 
 
@@ -83,13 +84,13 @@ def speech_rollback_note(rollback_run, host, readiness=None, failure="", previou
     return speech_plan_utils.rollback_note(rollback_run, host, readiness, failure, previous)
 
 
-def speech_refusal(problems, who, host, warnings=None, count=True):
-    """A role's refusal of a host, one problem per line (their count in the heading when count), then the warnings:
-    "Preflight refused h1 (2 problems):\n  - ...\nWarnings:\n  - ..."."""
-    problems, warnings = list(problems or []), list(warnings or [])
-    heading = "%s refused %s%s:" % (who, host, " (%d problems)" % len(problems) if count else "")
-    text = "\n  - ".join([heading] + [str(p) for p in problems])
-    return text + ("\n" + "\n  - ".join(["Warnings:"] + [str(w) for w in warnings]) if warnings else "")
+def speech_refusal(problems, who="", host="", warnings=None, count=True, heading=None):
+    """A role's refusal of a host (plugin_utils/check.py's one format): "<who> refused <host> (<n> problems):" (the
+    count left out when not count), or the given heading, then one problem per line, then the warnings."""
+    problems = list(problems or [])
+    if heading is None:
+        heading = "%s refused %s%s:" % (who, host, " (%d problems)" % len(problems) if count else "")
+    return check.refusal(heading, problems, warnings)
 
 
 def speech_billing_gate(readiness, changes, endpoint):

@@ -38,6 +38,14 @@ DOCKER_MIN_CPUS = 0.01
 UNDEFINED_RE = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")
 
 
+def refusal(heading, problems, warnings=()):
+    """A refusal as every role and check of the collection words it: the heading, one problem per line, then the
+    warnings: "Preflight refused h1 (2 problems):\n  - ...\nWarnings:\n  - ..."."""
+    text = "\n  - ".join([heading] + [str(p) for p in problems or []])
+    warnings = [str(w) for w in warnings or []]
+    return text + ("\n" + "\n  - ".join(["Warnings:"] + warnings) if warnings else "")
+
+
 def relevant(name):
     """Whether the check looks at this variable: a role's prefix, a play setting, or another speech_ name (for slips)."""
     return name.startswith(inputs.PREFIXES) or name.startswith("speech_")

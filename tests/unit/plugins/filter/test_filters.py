@@ -70,3 +70,11 @@ def test_a_refusal_lists_every_problem_then_the_warnings_in_the_roles_one_format
     assert refusal(["a: bad"], "speech_containers", "h1", []) == "speech_containers refused h1 (1 problems):\n  - a: bad"
     # Without the count (the containers the role would take, diagnostics' billing settings).
     assert refusal(["x"], "diagnostics", "h2", count=False) == "diagnostics refused h2:\n  - x"
+
+
+def test_every_refusal_of_the_collection_is_built_by_one_function_with_its_own_heading():
+    # check_inputs' message and the gateway's heading, through plugin_utils/check.py's refusal.
+    assert check.refusal("onprem.speech refused the input for h1 (2 problems):", ["a", "b"]) == (
+        "onprem.speech refused the input for h1 (2 problems):\n  - a\n  - b")
+    assert speech_filters.speech_refusal(["a"], heading="The gateway on g1 was refused (1 problems):") == (
+        "The gateway on g1 was refused (1 problems):\n  - a")
