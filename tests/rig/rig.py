@@ -426,7 +426,43 @@ def scenario_needs(names):
 
 
 def part_molecule(scenario):
-    run([venv_bin("molecule"), "test", "-s", scenario], cwd=ROOT, env=tool_env())
+    """molecule test, with every task's, play's and step's seconds in its log and the slowest summed up at the end."""
+    timing = CACHE / "logs" / ("molecule-%s.timing.jsonl" % scenario)
+    timing.unlink(missing_ok=True)
+    env = tool_env({
+        # tests/rig/callback_plugins/speech_timing.py, in every ansible-playbook the scenario runs (Molecule's
+        # steps, and the playbooks those run in turn, inherit the environment).
+        "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "speech_timing",
+        "SPEECH_CI_TIMING": str(timing),
+    })
+    try:
+        run([venv_bin("molecule"), "test", "-s", scenario], cwd=ROOT, env=env)
+    finally:
+        for line in timing_summary(timing):
+            log(line)
+
+
+def timing_summary(path, top=10):
+    """The lines that say where a scenario's minutes went: each playbook run in order, the slowest plays and tasks."""
+    import json  # noqa: E402
+
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    lines = ["timing of %s (%s):" % (path.stem.replace(".timing", ""), path)]
+    lines.append("  playbook runs, in order (Molecule's steps and what they ran):")
+    lines += ["    %7.1f s  %s" % (r["seconds"], r["name"]) for r in records if r["what"] == "playbook"]
+    for what in ("play", "task"):
+        slowest = sorted((r for r in records if r["what"] == what), key=lambda r: -r["seconds"])[:top]
+        lines.append("  the %d slowest %ss:" % (len(slowest), what))
+        lines += ["    %7.1f s  %s  [%s]" % (r["seconds"], r["name"], r["playbook"]) for r in slowest]
+    return lines
 
 
 def setup_machine(scenario_names):
