@@ -376,13 +376,17 @@ def ensure_images():
 # Parts
 
 
+# With --changed: the unit test files and the files ansible-lint reads (None: all of them).
+TARGETS = {"unit": None, "lint": None, "sanity": None}
+
+
 def part_unit():
     # pytest.ini names the test paths: tests/unit and the emulator's own tests/emulator.
-    run([venv_bin("pytest"), "-q"], cwd=ROOT, env=tool_env())
+    run([venv_bin("pytest"), "-q"] + (TARGETS["unit"] or []), cwd=ROOT, env=tool_env())
 
 
 def part_lint():
-    run([venv_bin("ansible-lint"), "--profile", "production"], cwd=ROOT, env=tool_env())
+    run([venv_bin("ansible-lint"), "--profile", "production"] + (TARGETS["lint"] or []), cwd=ROOT, env=tool_env())
 
 
 def part_sanity():
@@ -408,7 +412,7 @@ def part_sanity():
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "tests" / "rig" / "get_pip_shim.py", cached)
     py = "%d.%d" % sys.version_info[:2]
-    run([venv_bin("ansible-test"), "sanity", "--venv", "--python", py, "--color", "no"], cwd=tree, env=tool_env())
+    run([venv_bin("ansible-test"), "sanity", "--venv", "--python", py, "--color", "no"] + (TARGETS["sanity"] or []), cwd=tree, env=tool_env())
 
 
 def scenario_needs(names):
@@ -493,6 +497,30 @@ def plan_parts(requested):
     return parts
 
 
+def changed_parts(base, parts):
+    """The parts, of those asked for, that the files changed since base call for; says which file chose each."""
+    import changed  # noqa: E402
+
+    try:
+        files = changed.changed_files(base, ROOT)
+    except subprocess.CalledProcessError as exc:
+        raise RigError("git could not say what changed since %s: %s" % (base, (exc.stderr or "").strip()))
+    chosen, reasons = changed.select(files, [s[0] for s in scenarios()], ROOT)
+    picked = [p for p in parts if p in chosen]
+    say("--changed %s: %d file(s) differ; running %s" % (base, len(files), ", ".join(picked) or "nothing"))
+    for part in picked:
+        say("  %-36s because of %s" % (part, reasons[part]))
+    if "unit" in picked:
+        TARGETS["unit"] = changed.unit_targets(files, ROOT)
+        if TARGETS["unit"] == []:
+            picked.remove("unit")
+    if "lint" in picked and not changed.EVERYTHING.match(reasons["lint"]):
+        TARGETS["lint"] = [f for f in files if (ROOT / f).is_file() and f.endswith((".yml", ".yaml"))] or None
+    if "sanity" in picked and not changed.EVERYTHING.match(reasons["sanity"]):
+        TARGETS["sanity"] = [f for f in files if (ROOT / f).is_file()] or None
+    return picked
+
+
 class Runner:
     """Runs parts, records their results, and sends each part's output to the console or its own log."""
 
@@ -541,6 +569,9 @@ def main(argv=None):
     parser.add_argument("parts", nargs="*", help="unit, lint, sanity, molecule, molecule:<scenario> (default: all)")
     parser.add_argument("--list", action="store_true", help="print the parts and scenarios, and stop")
     parser.add_argument("--keep-going", action="store_true", help="run every part even after one fails")
+    parser.add_argument("--changed", nargs="?", const="HEAD", metavar="REV",
+                        help="the inner loop: only the parts what differs from REV (default HEAD: the uncommitted changes) calls for "
+                             "(tests/rig/changed.py)")
     parser.add_argument("--setup", action="store_true", help="only make the venv and link the checkout into .cache/collections")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("SPEECH_CI_JOBS", "2")),
                         help="Molecule scenarios run side by side (default 2, or SPEECH_CI_JOBS); 1 runs them one by one on the console")
@@ -557,9 +588,14 @@ def main(argv=None):
     started = time.time()
     try:
         parts = plan_parts(args.parts)
+        if args.changed:
+            parts = changed_parts(args.changed, parts)
     except RigError as exc:
         log(str(exc))
         return 2
+    if not parts:
+        log("nothing to run")
+        return 0
     runner = Runner(args.keep_going)
     static = [p for p in parts if not p.startswith("molecule:")]
     molecule = [p.split(":", 1)[1] for p in parts if p.startswith("molecule:")]
