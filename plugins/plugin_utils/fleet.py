@@ -62,6 +62,9 @@ def host_row(host, hv, active=True, rolling=False):
     machine = preflight.get("host") or {}
     speech = hv.get("speech_containers_result") or {}
     containers = speech.get("containers") or []
+    # site.yml's rollout rescue notes why a host failed in its batch: also when the failure came before the role
+    # noted a result of its own (a task before the change, or a host whose connection broke mid-task).
+    rollout_failure = hv.get("speech_rollout_failure") or None
     stage = host_stage(hv)
     if not preflight:
         outcome = "not checked"
@@ -69,7 +72,7 @@ def host_row(host, hv, active=True, rolling=False):
         outcome = "refused"
     elif speech.get("rolled_back"):
         outcome = "rolled back"
-    elif speech.get("failure"):
+    elif speech.get("failure") or rollout_failure:
         outcome = "failed"
     elif not containers and stage == "rolled_out":
         outcome = "nothing planned"
@@ -96,7 +99,7 @@ def host_row(host, hv, active=True, rolling=False):
         "outcome": outcome,
         "outcome_text": OUTCOMES[outcome] % STAGES.get(stage, "?") if outcome == "dropped" else OUTCOMES[outcome],
         "problems": list(preflight.get("problems") or []),
-        "failure": speech.get("failure") or None,
+        "failure": speech.get("failure") or rollout_failure,
         "stage": stage,
         "rollback_note": (speech.get("rollback_note") or "").strip() or None,
         "changes": changes,

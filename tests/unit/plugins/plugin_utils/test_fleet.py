@@ -125,3 +125,16 @@ def test_a_rollout_stops_before_a_batch_when_hosts_lost_in_earlier_batches_are_a
     assert not fleet.rollout_lost(hosts, hosts, ["h3", "h4"], 0)["stop"]
     # A value the play keyword would not take counts as 0 (preflight refuses it before the run gets here).
     assert fleet.rollout_lost(hosts, ["h2", "h3", "h4"], ["h4"], "lots")["stop"]
+
+
+def test_a_host_that_failed_in_its_batch_before_the_role_noted_a_result_reads_failed_with_the_cause():
+    """site.yml's rollout rescue notes the failure (speech_rollout_failure): a task before the change failed, or the
+    host's connection broke mid-task (a stopped test host under pipelining). It was reported "not rolled out (the
+    rollout stopped before this host's batch)", which is false: its batch ran, and failed."""
+    waiting = {"preflight_result": PASSED, "group_names": ["speech_configured", "speech_rollout_changing"]}
+    failed = fleet.host_row("h", dict(waiting, speech_rollout_failure="Container 060c is not running"))
+    assert failed["outcome"] == "failed"
+    assert failed["failure"] == "Container 060c is not running"
+    # The role's own failure, when it noted one, is what the row shows.
+    both = fleet.host_row("h", dict(waiting, speech_rollout_failure="x", speech_containers_result=done(failure="boom")))
+    assert both["outcome"] == "failed" and both["failure"] == "boom"
