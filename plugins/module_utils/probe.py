@@ -189,6 +189,9 @@ def answered(answer):
 
 # ------------------------------------------------------------------ the ladder
 
+# The first wait between two polls of the same endpoint; each next one doubles, up to the interval.
+FIRST_WAIT = 0.25
+
 class Context(object):
     """One container's ladder: its target, settings, clock and the report being built."""
 
@@ -215,8 +218,13 @@ class Context(object):
     def poll(self, attempt, window):
         """attempt() -> (verdict, answer, delay) with verdict "pass", "fail" or "wait"; asked again while "wait" and the window lasts.
 
-        In check mode (settings once) it is asked once. Returns the last (verdict, answer)."""
+        In check mode (settings once) it is asked once. Returns the last (verdict, answer).
+
+        The waits between attempts start at FIRST_WAIT and double up to the interval: a container that is nearly
+        ready (the usual case after a start) is seen within a fraction of a second, a slow one is asked every
+        interval seconds. A delay the answer asks for (Retry-After) is kept."""
         deadline = self.clock() + window
+        wait = min(FIRST_WAIT, self.settings["interval"])
         while True:
             verdict, answer, delay = attempt()
             if verdict != "wait" or self.settings["once"]:
@@ -224,7 +232,8 @@ class Context(object):
             now = self.clock()
             if now >= deadline:
                 return verdict, answer
-            self.sleep(max(0.0, min(max(self.settings["interval"], delay or 0.0), deadline - now)))
+            self.sleep(max(0.0, min(max(wait, delay or 0.0), deadline - now)))
+            wait = min(wait * 2, self.settings["interval"])
 
 
 def _billing_stopped(answer):

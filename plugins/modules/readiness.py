@@ -96,7 +96,10 @@ options:
     type: int
     default: 120
   interval:
-    description: Seconds between two polls of the same endpoint.
+    description:
+      - The longest wait, in seconds, between two polls of the same endpoint. The waits start at 0.25 seconds and double
+        up to it, so a container that becomes ready soon after its start is seen at once, and a slow one is polled every
+        O(interval) seconds.
     type: float
     default: 2
   request_timeout:

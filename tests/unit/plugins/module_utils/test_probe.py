@@ -377,9 +377,21 @@ def test_ready_timeout_with_an_injected_clock():
     clock = FakeClock()
     transport = ScriptedTransport({"/ready": [probe.Answer(error="connection refused", error_kind="refused")]})
     report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, ready_timeout=10, interval=2), clock.clock, clock.sleep, transport)
-    assert clock.slept == [2, 2, 2, 2, 2]
-    assert transport.calls == ["/ready"] * 6
+    # The waits start short and double up to the interval; the last one ends at the deadline.
+    assert clock.slept == [0.25, 0.5, 1.0, 2, 2, 2, 2, 0.25]
+    assert transport.calls == ["/ready"] * 9
     assert report["seconds"] == 10.0 and report["stage"] == "ready"
+
+
+def test_a_container_that_becomes_ready_soon_is_seen_within_a_fraction_of_the_interval():
+    """After a start, the container is usually ready within a second or two: the first polls come fast."""
+    clock = FakeClock()
+    warming = probe.Answer(503, {}, b'{"ready": "notready"}')
+    transport = ScriptedTransport({"/ready": [warming, warming, warming, probe.Answer(200, {}, b'{"ready": "ready"}')],
+                                   "/status": [probe.Answer(200, {}, b'{"apiStatus": "Valid"}')]})
+    report = probe.probe_container(target("stt", "stt", 5000), dict(FAST, interval=2, probe=False), clock.clock, clock.sleep, transport)
+    assert report["ready"] is True
+    assert clock.slept == [0.25, 0.5, 1.0]
 
 
 def test_retry_after_is_honoured():
