@@ -331,13 +331,38 @@ def built_images():
     return found
 
 
+# Images made by converging a built image with the collection's roles, then committing it: name -> (the built
+# image it starts from, the playbook that converges it, what its content depends on). "host-speech" is a test host
+# with the docker and gstreamer roles applied with their defaults: the scenarios whose hosts need Docker and
+# GStreamer before they test something else start from it (their prepare runs the docker role again with their
+# own settings), instead of installing the same packages again in each scenario. Its hash covers the host image,
+# the playbook and the two roles; not plugins/: a change there is run by each scenario's own converge on top.
+CONVERGED = {"host-speech": ("host", IMAGES_DIR.parent / "converge_host.yml",
+                             (ROOT / "roles" / "docker", ROOT / "roles" / "gstreamer"))}
+
+
+def converged_images():
+    """(name, distro) -> (ref, the image it starts from, playbook) for every image of CONVERGED and each distribution."""
+    built = built_images()
+    found = {}
+    for name, (source, playbook, inputs) in CONVERGED.items():
+        for (built_name, distro), (source_ref, _ctx, _base) in built.items():
+            if built_name != source:
+                continue
+            suffix = "" if distro == DEFAULT_DISTRO else "-" + distro
+            found[(name, distro)] = ("localhost/speech-ci/%s%s:%s" % (name, suffix, digest(source_ref, playbook, *inputs)), source_ref, playbook)
+    return found
+
+
 def image_env():
     env = {"SPEECH_CI_IMAGE_BASE": base_image()[0]}
-    for (name, distro), image in built_images().items():
+    images = dict((key, value[0]) for key, value in built_images().items())
+    images.update((key, value[0]) for key, value in converged_images().items())
+    for (name, distro), ref in images.items():
         key = "SPEECH_CI_IMAGE_" + name.upper().replace("-", "_")
-        env[key + "_" + distro.upper()] = image[0]
+        env[key + "_" + distro.upper()] = ref
         if distro == DEFAULT_DISTRO:
-            env[key] = image[0]
+            env[key] = ref
     return env
 
 
@@ -370,6 +395,49 @@ def ensure_images():
         log("building " + ref)
         run(["docker", "build", "-q", "--pull=false", "--build-arg", "BASE=" + base, "--build-arg", "SUITE=" + distro, "-t", ref, ctx],
             env=dict(os.environ, DOCKER_BUILDKIT="0"))
+
+
+def ensure_converged_images():
+    """Build the CONVERGED images that are missing, the distributions side by side: a container of the image they
+    start from, run as a Molecule platform is, converged by their playbook, stopped, and committed."""
+    missing = [(key, value) for key, value in sorted(converged_images().items()) if not image_exists(value[0])]
+    for (name, distro), (ref, _source, _playbook) in converged_images().items():
+        if image_exists(ref):
+            log("image present: " + ref)
+    if not missing:
+        return
+    ensure_venv()
+    ensure_collection_link()
+    with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+        for future in [pool.submit(converge_image, name, distro, ref, source, playbook)
+                       for (name, distro), (ref, source, playbook) in missing]:
+            future.result()
+
+
+def converge_image(name, distro, ref, source, playbook):
+    box = "speech-ci-converge-%s-%s" % (name, distro)
+    run(["docker", "rm", "-f", "-v", box], check=False, quiet=True, capture=True)
+    caps = [arg for cap in HOST_CAPABILITIES for arg in ("--cap-add", cap)]
+    log("converging %s from %s with %s" % (ref, source, playbook.name))
+    run(["docker", "run", "-d", "--name", box, "--cap-drop", "ALL"] + caps + [
+        "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--cgroupns", "host",
+        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+        # The engine's state stays out of the image, as each scenario's /var/lib/docker is its own volume.
+        "-v", "/var/lib/docker", source, "/lib/systemd/systemd"], quiet=True, capture=True)
+    try:
+        logfile = CACHE / "logs" / ("converge-%s-%s.log" % (name, distro))
+        with open(logfile, "wb") as fh:
+            code = subprocess.run([str(venv_bin("ansible-playbook")), "-i", box + ",", "-c", "community.docker.docker", str(playbook)],
+                                  cwd=ROOT, env=tool_env({"ANSIBLE_PIPELINING": "1", "ANSIBLE_NOCOLOR": "1"}),
+                                  stdout=fh, stderr=subprocess.STDOUT, check=False).returncode
+        if code != 0:
+            tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-30:])
+            raise RigError("converging %s failed (exit %d); its log: %s\n%s" % (ref, code, logfile, tail))
+        run(["docker", "stop", "-t", "30", box], quiet=True, capture=True)
+        run(["docker", "commit", "-m", "converged by " + playbook.name, box, ref], quiet=True, capture=True)
+        log("committed " + ref)
+    finally:
+        run(["docker", "rm", "-f", "-v", box], check=False, quiet=True, capture=True)
 
 
 # --------------------------------------------------------------------------
@@ -473,6 +541,7 @@ def setup_machine(scenario_names):
     """What Molecule scenarios need on this machine: the engine, the images, the SSH key, packages and support services."""
     ensure_engine()
     ensure_images()
+    ensure_converged_images()
     ensure_ssh_key()
     scenario_needs(scenario_names)
 
