@@ -141,12 +141,13 @@ def unit_targets(files, root=ROOT):
             chosen.update(p for p in tests if p.is_relative_to(root / "tests" / "emulator"))
             continue
         if f.startswith("roles/"):
-            needle = "/".join(f.split("/")[:2])
+            needle = re.compile(re.escape("/".join(f.split("/")[:2])))
         elif f.startswith("plugins/"):
-            needle = Path(f).stem
+            kind, stem = f.split("/")[1], Path(f).stem
+            needle = re.compile(r"%s[./]%s\b|%s import [a-z_0-9, ]*\b%s\b" % (kind, stem, kind, stem))
         else:
-            needle = f
-        hits = [p for p, text in texts.items() if needle in text or p.stem == "test_" + Path(f).stem]
+            needle = re.compile(re.escape(f))
+        hits = [p for p, text in texts.items() if needle.search(text) or p.stem == "test_" + Path(f).stem]
         if f.startswith(("plugins/", "roles/", "playbooks/", "meta/")) and not hits:
             return None
         chosen.update(hits)
