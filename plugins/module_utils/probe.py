@@ -192,6 +192,7 @@ def answered(answer):
 # The first wait between two polls of the same endpoint; each next one doubles, up to the interval.
 FIRST_WAIT = 0.25
 
+
 class Context(object):
     """One container's ladder: its target, settings, clock and the report being built."""
 
