@@ -43,10 +43,11 @@ def speech_docker_cas(cas):
              "content": str(ca.get("ca", "")).strip() + "\n"} for ca in cas or [] if isinstance(ca, dict)]
 
 
-def speech_docker_problems(values):
+def speech_docker_problems(values, look=None):
     """The docker role's settings its argument spec cannot check (the same check as preflight's check_inputs), each
-    naming its variable; a URL's user information is hidden."""
-    return check.mask(check.docker_problems(dict(values or {})), [])
+    naming its variable; a URL's user information is hidden. With the host's look (ansible_facts.speech_host), the
+    accounts of docker_users that do not exist there too."""
+    return check.mask(check.docker_problems(dict(values or {}), look if isinstance(look, dict) else None), [])
 
 
 def speech_look_merge(queries):

@@ -138,7 +138,7 @@ def systemctl_units(show_output):
 
 
 # The keys of a role's look query (its vars/main.yml), as host_facts's query option takes it.
-QUERY_LISTS = ("packages", "files", "read", "services", "groups")
+QUERY_LISTS = ("packages", "files", "read", "services", "groups", "users")
 QUERY_FLAGS = ("gstreamer_elements",)
 
 

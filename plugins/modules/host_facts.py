@@ -89,6 +89,12 @@ options:
     type: list
     elements: str
     default: []
+  users:
+    description:
+      - Accounts whose existence to report (from the host's account database); see RV(ansible_facts.speech_host.users).
+    type: list
+    elements: str
+    default: []
   gstreamer_elements:
     description:
       - Whether to list the GStreamer elements (one C(gst-inspect-1.0)); see RV(ansible_facts.speech_host.gstreamer_elements).
@@ -99,7 +105,7 @@ options:
       - A look query as the roles write theirs (their C(vars/main.yml)), or several merged with the
         C(onprem.speech.speech_look_merge) filter; site.yml's preflight gives the docker and gstreamer roles' queries
         merged, in one option.
-      - Its keys are those of O(packages), O(files), O(read), O(services), O(groups) (lists, each added to the option of the same
+      - Its keys are those of O(packages), O(files), O(read), O(services), O(groups), O(users) (lists, each added to the option of the same
         name, each item once) and O(gstreamer_elements) (or-ed with the option). Any other key, or a value of another type,
         fails the call naming it.
     type: dict
@@ -321,6 +327,11 @@ ansible_facts:
           returned: always
           type: dict
           sample: {"docker": ["deploy"]}
+        users:
+          description: One entry per account of O(users), V(true) when it exists on the host.
+          returned: always
+          type: dict
+          sample: {"deploy": true, "nosuchuser": false}
         gstreamer_elements:
           description: The element names C(gst-inspect-1.0) lists, or V(null) when not asked or the tool is not there.
           returned: always
@@ -328,7 +339,7 @@ ansible_facts:
           elements: str
           sample: [decodebin, flacparse, mpg123audiodec]
         query:
-          description: What this call was asked for (O(packages), O(files), O(read), O(services), O(groups), O(gstreamer_elements),
+          description: What this call was asked for (O(packages), O(files), O(read), O(services), O(groups), O(users), O(gstreamer_elements),
             O(speech_state), O(images), O(paths), O(docker_host), O(label)), so a role can tell whether this look covers what it
             compares, and a role that changed the host can ask the same again.
           returned: always
@@ -425,6 +436,7 @@ import grp
 import hashlib
 import os
 import platform
+import pwd
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
@@ -614,6 +626,17 @@ def group_facts(names):
     return found
 
 
+def user_facts(names):
+    found = {}
+    for name in names:
+        try:
+            pwd.getpwnam(name)
+            found[name] = True
+        except KeyError:
+            found[name] = False
+    return found
+
+
 def gstreamer_facts(module):
     tool = module.get_bin_path("gst-inspect-1.0")
     if not tool:
@@ -639,9 +662,10 @@ def gather(params, module=None):
     facts["files"] = dict((path, file_facts(path, read=path in reads)) for path in list(params.get("files") or []) + list(reads))
     facts["services"] = service_facts(module, params.get("services") or []) if module else {}
     facts["groups"] = group_facts(params.get("groups") or [])
+    facts["users"] = user_facts(params.get("users") or [])
     facts["gstreamer_elements"] = gstreamer_facts(module) if module and params.get("gstreamer_elements") else None
     # What was asked, so that a role can tell whether this look covers what it compares.
-    asked = ("packages", "files", "read", "services", "groups", "gstreamer_elements", "speech_state", "images", "paths", "docker_host", "label")
+    asked = ("packages", "files", "read", "services", "groups", "users", "gstreamer_elements", "speech_state", "images", "paths", "docker_host", "label")
     facts["query"] = dict((key, params.get(key)) for key in asked)
     facts["speech"] = None
     if params.get("speech_state"):
@@ -672,6 +696,7 @@ def main():
             read=dict(type="list", elements="str", default=[]),
             services=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
+            users=dict(type="list", elements="str", default=[]),
             gstreamer_elements=dict(type="bool", default=False),
             query=dict(type="dict", default={}),
             speech_state=dict(type="bool", default=False),

@@ -116,8 +116,9 @@ def path_problem(name, path):
     return None
 
 
-def docker_problems(values):
-    """The docker role's settings the argument spec cannot check (the role's own preflight reads the same)."""
+def docker_problems(values, look=None):
+    """The docker role's settings the argument spec cannot check (the role's own preflight reads the same); with the
+    host's look (host_facts' speech_host), also the accounts of docker_users that do not exist there."""
     problems = []
     options = values.get("docker_daemon_options") or {}
     defaults = values.get("docker_daemon_defaults") or {}
@@ -140,9 +141,20 @@ def docker_problems(values):
     url = values.get("docker_repo_url") or ""
     if url and values.get("docker_package_source", "distro") == "upstream" and not re.match(r"^(https?|file)://", url):
         problems.append("docker_repo_url %r: give an http(s):// URL" % url)
-    for index, user in enumerate(values.get("docker_users") or []):
+    users = values.get("docker_users") or []
+    if isinstance(users, string_types):
+        problems.append(inputs.string_for_list("docker_users", users))
+        users = []
+    for index, user in enumerate(users):
         if not str(user).strip():
             problems.append("docker_users[%d]: empty user name" % index)
+    # The look (host_facts' users) says which accounts exist: the collection adds accounts to the docker group, and never
+    # creates one (an account made by a typo would have root-equivalent rights through the engine).
+    found = (look or {}).get("users") or {}
+    for index, user in enumerate(users):
+        if str(user).strip() and found.get(str(user)) is False:
+            problems.append("docker_users[%d]: the account %r does not exist on this host; the collection never creates accounts "
+                            "(create it first, or take it out of docker_users)" % (index, str(user)))
     return problems
 
 
@@ -232,6 +244,9 @@ def check_all(values, given_by_play=(), unreadable=()):
         for key, value in (entries or {}).items() if isinstance(entries, dict) else []:
             if isinstance(value, string_types) and value != value.strip():
                 problems.append("speech_containers_secret_env[%s].%s: has leading or trailing whitespace" % (name, key))
+            if str(key).lower() in planner.BILLING_KEYS:
+                problems.append("speech_containers_secret_env[%s].%s: would override a billing setting the role sets (from "
+                                "speech_containers_eula, speech_containers_billing_endpoint, speech_containers_api_key); remove it" % (name, key))
 
     # The play settings.
     if "speech_rollout_serial" in merged:

@@ -18,7 +18,7 @@ __metaclass__ = type
 import fnmatch
 import hashlib
 
-QUERY_LISTS = ("packages", "files", "read", "services", "groups")
+from ansible_collections.onprem.speech.plugins.module_utils.host_look import QUERY_LISTS
 
 
 def look_covers(look, query):

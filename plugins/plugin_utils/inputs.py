@@ -209,6 +209,11 @@ def translate(error, where, values, options):
     return [(None, "%s: %s" % (where, message) if where else message)]
 
 
+def string_for_list(name, value):
+    """The problem of a string given where a list is meant (never split: not on commas, not letter by letter)."""
+    return "%s: %r is a string; give a list, such as [%s] (a string is never split)" % (name, str(value), str(value))
+
+
 def validate(options, values, where=""):
     """(converted values, problems) of values against options (a role's argument spec part).
 
@@ -227,9 +232,15 @@ def validate(options, values, where=""):
     for name, spec in clean.items():
         if spec.get("required") and name not in given:
             given[name] = spec
+    failed = set()
+    # A string where a list is meant: Ansible's validator would split it on commas and take it, and a role that loops
+    # over the value would take it letter by letter (docker_users: deploy made the accounts d, e, p, l, o, y).
+    for name, spec in given.items():
+        if spec.get("type") == "list" and isinstance(values.get(name), string_types):
+            problems.append(string_for_list("%s.%s" % (where, name) if where else name, values[name]))
+            failed.add(name)
     # Only the given options are validated: their defaults are the roles' own, typed right.
     result = ArgumentSpecValidator(dict((k, dict((kk, vv) for kk, vv in v.items() if kk != "default")) for k, v in given.items())).validate(values)
-    failed = set()
     for error in result.errors:
         for field, problem in translate(error, where, values, clean):
             failed.add(field)

@@ -32,6 +32,8 @@ BILLING_IN = ("env", "args")
 IMAGE_POLICIES = ("missing", "always")
 
 STATES = ("started", "stopped", "absent")
+# The billing settings, in any letter case: the role sets them, and nothing in a container's env or settings may.
+BILLING_KEYS = ("eula", "billing", "apikey")
 RESERVED_SETTINGS = ("eula", "billing", "apikey", "mounts:output", "mounts:license", "downloadlicense", "modelid")
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 MEMORY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[bkmgt]?)b?$", re.IGNORECASE)
@@ -222,6 +224,10 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
         for key in item.get("settings") or {}:
             if str(key).lower() in RESERVED_SETTINGS:
                 problems.append("%s.settings: %s is set by the role from its own options; remove it" % (where, key))
+        for key in item.get("env") or {} if isinstance(item.get("env"), dict) else {}:
+            if str(key).lower() in BILLING_KEYS:
+                problems.append("%s.env: %s would override a billing setting the role sets in the container's environment (from "
+                                "speech_containers_eula, speech_containers_billing_endpoint, speech_containers_api_key); remove it" % (where, key))
         no_proxy = [str(h) for h in (item.get("no_proxy") or [])]
 
         base = "%s/%s" % (data_dir.rstrip("/"), name)

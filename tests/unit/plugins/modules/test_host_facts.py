@@ -17,7 +17,7 @@ FACT_KEYS = {
     "architecture", "cpu_model", "cpu_vendor", "avx2", "avx512f", "logical_cpus", "affinity_cpus", "cgroup_cpus",
     "usable_cpus", "core_max_mhz", "core_max_mhz_source", "memory_total_mb", "memory_available_mb",
     "cgroup_memory_limit_mb", "usable_memory_mb", "ip_forward", "listening_ports", "docker", "addresses", "paths", "resolved",
-    "os", "packages", "files", "services", "groups", "gstreamer_elements", "speech", "query",
+    "os", "packages", "files", "services", "groups", "users", "gstreamer_elements", "speech", "query",
 }
 OS_RELEASE = (FIXTURES / "look" / "os-release-debian12").read_text()
 DEBIAN_OS = {"distribution": "Debian", "distribution_version": "12.8", "distribution_major_version": "12",
@@ -175,9 +175,10 @@ def test_intel_host_in_a_limited_container(capsys):
         "files": {},
         "services": {},
         "groups": {},
+        "users": {},
         "gstreamer_elements": None,
         "speech": None,
-        "query": {"packages": [], "files": [], "read": [], "services": [], "groups": [], "gstreamer_elements": False,
+        "query": {"packages": [], "files": [], "read": [], "services": [], "groups": [], "users": [], "gstreamer_elements": False,
                   "speech_state": False, "images": [], "paths": [], "docker_host": "unix:///var/run/docker.sock",
                   "label": "onprem.speech.managed"},
     }
@@ -382,12 +383,13 @@ def test_the_one_look_reports_what_the_roles_compare(capsys, tmp_path):
         return {"engine": {"answers": True}, "containers": {}, "images": {}, "paths": {}}
 
     args = {"packages": ["docker*", "containerd*"], "files": [str(daemon), str(tmp_path / "absent.crt")], "read": [str(source)],
-            "services": ["docker", "ssh"], "groups": ["docker", "nosuchgroup"], "gstreamer_elements": True,
+            "services": ["docker", "ssh"], "groups": ["docker", "nosuchgroup"], "users": ["deploy", "nosuchuser"], "gstreamer_elements": True,
             "speech_state": True, "images": ["mcr.microsoft.com/x:1"], "paths": ["/var/lib/onprem-speech"]}
     group = mock.Mock(gr_mem=["ops", "deploy"])
     with mock.patch.object(host_facts.AnsibleModule, "run_command", run_command), \
             mock.patch.object(host_facts.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name), \
             mock.patch.object(host_facts.grp, "getgrnam", side_effect=lambda n: group if n == "docker" else {}[n]), \
+            mock.patch.object(host_facts.pwd, "getpwnam", side_effect=lambda n: object() if n == "deploy" else {}[n]), \
             mock.patch.object(host_facts.container_state, "gather", side_effect=fake_gather):
         code, _free = run(args, files, affinity=2)
     facts = result(capsys)["ansible_facts"]["speech_host"]
@@ -400,6 +402,8 @@ def test_the_one_look_reports_what_the_roles_compare(capsys, tmp_path):
     assert facts["files"][str(source)]["content"].startswith("Types: deb")
     assert facts["services"]["docker"]["exists"] is False and facts["services"]["ssh"]["active"] is True
     assert facts["groups"] == {"docker": ["deploy", "ops"], "nosuchgroup": None}
+    # Whether each account exists: the docker role adds accounts to its group, and never creates one.
+    assert facts["users"] == {"deploy": True, "nosuchuser": False}
     assert "mpg123audiodec" in facts["gstreamer_elements"]
     assert facts["speech"]["engine"]["answers"] is True
     assert gathered == {"images": ["mcr.microsoft.com/x:1"], "paths": ["/var/lib/onprem-speech"], "label": "onprem.speech.managed"}

@@ -62,3 +62,36 @@ def test_a_proxy_password_is_masked_even_where_no_secret_variable_holds_it():
 def test_a_problem_that_quotes_a_value_masks_the_secret_in_it():
     report = check.check_all(given(docker_daemon_options={"registry-mirrors": ["u:%s@mirror.example" % KEY]}))
     assert report["problems"] == ["docker_daemon_options: registry-mirrors entry 'u:<hidden>@mirror.example' needs a scheme (https://host:port)"]
+
+
+def test_a_string_where_a_list_is_meant_is_refused_never_split():
+    """docker_users: deploy (a YAML slip) made six accounts d, e, p, l, o, y in the docker group: it is refused now,
+    and so is any string given for a list option."""
+    problems = check.check_all(given(docker_users="deploy"))["problems"]
+    assert problems == ["docker_users: 'deploy' is a string; give a list, such as [deploy] (a string is never split)"]
+    problems = check.check_all(given(gstreamer_formats="mp3,flac"))["problems"]
+    assert problems == ["gstreamer_formats: 'mp3,flac' is a string; give a list, such as [mp3,flac] (a string is never split)"]
+    assert check.check_all(given(docker_users=["deploy"]))["problems"] == []
+
+
+def test_an_account_the_host_does_not_have_is_refused_with_the_look():
+    look = {"users": {"deploy": True, "nosuchuser": False}}
+    problems = check.docker_problems({"docker_users": ["deploy", "nosuchuser"]}, look)
+    assert problems == ["docker_users[1]: the account 'nosuchuser' does not exist on this host; the collection never creates accounts "
+                        "(create it first, or take it out of docker_users)"]
+    # Without a look (the controller's input check), only what the value itself tells.
+    assert check.docker_problems({"docker_users": ["nosuchuser"]}) == []
+    assert check.docker_problems({"docker_users": "deploy"}, look) == [
+        "docker_users: 'deploy' is a string; give a list, such as [deploy] (a string is never split)"]
+
+
+def test_env_and_secret_env_keys_that_would_override_billing_are_refused_in_any_letter_case():
+    entry = {"name": "stt-en", "kind": "stt", "locale": "en-US", "host_port": 5000, "env": {"ApiKey": "other", "eula": "x", "TZ": "UTC"}}
+    problems = check.check_all(given(speech_containers_list=[entry]))["problems"]
+    assert [p.split(" would")[0] for p in problems] == ["speech_containers_list[0] (stt-en).env: ApiKey",
+                                                         "speech_containers_list[0] (stt-en).env: eula"]
+    problems = check.check_all(given(speech_containers_secret_env={"stt-en": {"BILLING": "https://x.example/"}}))["problems"]
+    assert len(problems) == 1 and problems[0].startswith("speech_containers_secret_env[stt-en].BILLING: would override a billing setting")
+    entry = dict(entry, env={}, settings={"APIKEY": "k"})
+    assert check.check_all(given(speech_containers_list=[entry]))["problems"] == [
+        "speech_containers_list[0] (stt-en).settings: APIKEY is set by the role from its own options; remove it"]
