@@ -469,8 +469,13 @@ def nearest_existing_path(path, exists):
     return "/"
 
 
+# The container states in which Docker keeps a container's published ports bound.
+PORT_HOLDING_STATES = ("running", "paused", "restarting")
+
+
 def published_ports(containers):
-    """[{port, container, managed}] for the published TCP host ports of running containers.
+    """[{port, container, managed}] for the published TCP host ports of the containers that hold them: running, and
+    paused or restarting too (Docker keeps their bindings, so the port is theirs, not a process outside Docker's).
 
     containers is the parsed GET /containers/json list. The IPv4 and IPv6
     entries Docker lists for one binding become one item. Sorted by port, then name."""
@@ -479,7 +484,7 @@ def published_ports(containers):
         if not isinstance(container, dict):
             continue
         state = container.get("State")
-        if state is not None and state != "running":
+        if state is not None and state not in PORT_HOLDING_STATES:
             continue
         names = container.get("Names") or []
         name = names[0].lstrip("/") if names else (container.get("Id") or "")[:12]

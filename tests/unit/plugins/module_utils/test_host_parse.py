@@ -320,6 +320,20 @@ def test_published_ports_skips_stopped_and_unpublished():
     assert hp.published_ports(None) == []
 
 
+def test_a_paused_or_restarting_container_holds_its_port():
+    """A paused container of the collection's was reported as "a process outside Docker" holding its port, and the host
+    refused: Docker keeps a paused (or restarting) container's bindings."""
+    containers = [
+        {"Names": ["/tts"], "State": "paused", "Ports": [{"PublicPort": 5003, "Type": "tcp"}], "Labels": {"onprem.speech.managed": "true"}},
+        {"Names": ["/stt"], "State": "restarting", "Ports": [{"PublicPort": 5000, "Type": "tcp"}], "Labels": {"onprem.speech.managed": "true"}},
+        {"Names": ["/dead"], "State": "dead", "Ports": [{"PublicPort": 5009, "Type": "tcp"}], "Labels": {}},
+    ]
+    assert hp.published_ports(containers) == [
+        {"port": 5000, "container": "stt", "managed": True},
+        {"port": 5003, "container": "tts", "managed": True},
+    ]
+
+
 def test_docker_version_and_data_root():
     version = json.loads(fixture("docker", "version.json"))
     info = json.loads(fixture("docker", "info.json"))
