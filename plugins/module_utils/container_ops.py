@@ -12,7 +12,22 @@ The steps of one container, in the order apply() takes them:
   replace   rename the running container to <name>.previous (it keeps serving),
             create the successor as <name>, stop the previous one, start the successor;
   new       create and start;
-  restate   start or stop the same container.
+  restate   start or stop the same container;
+  resume    an earlier run was cut short after it set <name>.previous aside and created
+            <name> with this very spec: <name> is started if need be and proven ready, and
+            <name>.previous is kept until it is;
+  restore   an earlier run was cut short, and the plan wants <name>.previous's spec back:
+            the unproven <name> is removed, <name>.previous renamed back and started.
+
+A replace whose <name>.previous an earlier run left (keep_previous) keeps that one: it is the
+last container proven ready, so the unproven <name> is removed and the successor created
+without another set-aside; no code path removes a <name>.previous before its successor is
+proven ready (commit).
+
+Before a container is set aside, restarted or removed, its Docker state is read and dealt
+with (settle): a paused one is unpaused, a restarting one (a crash loop) stopped, a removal
+in progress waited for, a dead one removed (it can neither serve nor be started); a state
+Docker may add one day fails that container with Docker's words, changing nothing.
 
 commit() removes the <name>.previous containers once their successors are proven
 ready. rollback() puts back what ran before, from what it finds on the engine
@@ -52,17 +67,26 @@ STEPS = {
     "restore": "put back {name}.previous as {name}",
     "license": "fetch the licence",
     "oneshot": "run the one-shot container",
+    "settle": "bring the container out of its state ({state})",
+    "resume": "resume the interrupted replace of {name}",
+    "drop_unproven": "remove the unproven {name} left by an interrupted run",
 }
+
+# Docker's container states (State.Status); how apply() deals with each is settle()'s.
+DOCKER_STATES = ("created", "running", "paused", "restarting", "exited", "dead", "removing")
+# How long a removal in progress is waited for, and how often it is looked at.
+REMOVAL_WAIT_SECONDS = 20
+REMOVAL_POLL_SECONDS = 0.5
 
 
 class StepError(Exception):
     """A step that failed: container name, step key and the engine's words (secrets removed)."""
 
-    def __init__(self, name, step, detail):
+    def __init__(self, name, step, detail, state=None):
         self.name = name
         self.step = step
         self.detail = detail
-        Exception.__init__(self, "%s: %s failed: %s" % (name, STEPS.get(step, step).format(name=name), detail))
+        Exception.__init__(self, "%s: %s failed: %s" % (name, STEPS.get(step, step).format(name=name, state=state or "?"), detail))
 
 
 def redact(text, secrets):
@@ -179,10 +203,12 @@ def license_marker(spec):
 class Engine(object):
     """The requests of a transaction; every failure raises StepError with the engine's words."""
 
-    def __init__(self, client, secrets=(), stop_seconds=STOP_SECONDS):
+    def __init__(self, client, secrets=(), stop_seconds=STOP_SECONDS, sleep=None, clock=None):
         self.client = client
         self.secrets = [s for s in secrets if s]
         self.stop_seconds = stop_seconds
+        self.sleep = sleep or _sleep
+        self.clock = clock or _clock
 
     def _fail(self, name, step, status, data):
         raise StepError(name, step, redact(error_message(status, data), self.secrets))
@@ -221,6 +247,9 @@ class Engine(object):
         self._call(name, step, "POST", "/containers/%s/stop?t=%d" % (quote(target, safe=""), self.stop_seconds), ok=(204, 304),
                    timeout=self.stop_seconds + 30)
 
+    def unpause(self, name, target, step):
+        self._call(name, step, "POST", "/containers/%s/unpause" % quote(target, safe=""), ok=(204,))
+
     def start(self, name, target, step):
         self._call(name, step, "POST", "/containers/%s/start" % quote(target, safe=""), ok=(204, 304), timeout=60)
 
@@ -243,8 +272,63 @@ class Engine(object):
         return redact(demux_logs(raw), self.secrets) if status == 200 else ""
 
 
+def _sleep(seconds):
+    import time
+    time.sleep(seconds)
+
+
+def _clock():
+    import time
+    return time.monotonic()
+
+
+def state_of(inspect):
+    """Docker's state of a container (State.Status): created, running, paused, restarting, exited, dead, removing."""
+    state = (inspect or {}).get("State") or {}
+    status = state.get("Status")
+    if status:
+        return status
+    # An engine that does not say Status (very old): from the flags.
+    for flag, name in (("Dead", "dead"), ("Paused", "paused"), ("Restarting", "restarting"), ("Running", "running")):
+        if state.get(flag):
+            return name
+    return "exited"
+
+
 def _running(inspect):
-    return bool(((inspect or {}).get("State") or {}).get("Running"))
+    """Whether the container runs and serves: State.Running is true for a paused and a restarting one too."""
+    return state_of(inspect) == "running"
+
+
+def settle(engine, name, target, step="settle"):
+    """Bring the container `target` into a state in which it can be renamed, stopped, started or removed, from the
+    state Docker reports: a paused one is unpaused (it serves again, until it is set aside), a restarting one (a
+    crash loop: its rename fails with "sandbox ... not found") is stopped, which ends the loop; a removal in progress
+    is waited for. A dead one is left as it is (the caller removes it). Returns the container's inspect after, or None
+    when there is no such container (any more). A state this code does not know fails with Docker's words."""
+    found = engine.inspect(target)
+    if found is None:
+        return None
+    state = state_of(found)
+    if state in ("running", "exited", "created", "dead"):
+        return found
+    if state == "paused":
+        engine.unpause(name, target, step)
+    elif state == "restarting":
+        engine.stop(name, target, step)
+    elif state == "removing":
+        deadline = engine.clock() + REMOVAL_WAIT_SECONDS
+        while found is not None and state_of(found) == "removing":
+            if engine.clock() >= deadline:
+                raise StepError(name, step, "Docker has been removing %s for %d s (state removing); it cannot be replaced until the "
+                                "removal ends" % (target, REMOVAL_WAIT_SECONDS), state)
+            engine.sleep(REMOVAL_POLL_SECONDS)
+            found = engine.inspect(target)
+        return found
+    else:
+        raise StepError(name, step, "Docker reports the state %r, which the collection does not know (it knows %s); nothing was "
+                        "changed on this container" % (state, ", ".join(DOCKER_STATES)), state)
+    return engine.inspect(target)
 
 
 def _managed(inspect):
@@ -253,38 +337,75 @@ def _managed(inspect):
 
 # ------------------------------------------------------------------ the transaction
 
+CHANGES = ("new", "replace", "restate", "resume", "restore")
+
+
 def apply(engine, items, make_body, check_mode=False):
-    """Apply each item {spec, change (new|replace|restate), adopt}; returns the actions taken, in order.
+    """Apply each item {spec, change (new|replace|restate|resume|restore), adopt, keep_previous}; returns the actions
+    taken, in order.
 
     make_body(spec) gives the create body (with the secrets). Stops at the first failure
-    (StepError); what was done before it is undone by rollback()."""
+    (StepError); what was done before it is undone by rollback(). A <name>.previous is never
+    removed here: commit() drops it once its successor is proven ready."""
     actions = []
     for item in items:
         spec, change = item["spec"], item["change"]
         name = spec["name"]
+        previous = name + PREVIOUS_SUFFIX
         started = spec["state"] == "started"
         if check_mode:
             actions.append({"name": name, "action": change})
             continue
         if item.get("adopt"):
             # An earlier run was cut short after setting the container aside: take it back first.
-            engine.rename(name, name + PREVIOUS_SUFFIX, name, "restore")
-        if change == "restate":
+            settle(engine, name, previous, "restore")
+            engine.rename(name, previous, name, "restore")
+        if change == "restore":
+            # The unproven successor an interrupted run left goes; the container it replaced comes back.
+            current = engine.inspect(name)
+            if current is not None:
+                engine.remove(name, name, "drop_unproven")
+            settle(engine, name, previous, "restore")
+            engine.rename(name, previous, name, "restore")
             if started:
+                engine.start(name, name, "restore")
+            actions.append({"name": name, "action": "restored", "detail": "from %s (an interrupted run)" % previous})
+            continue
+        current = settle(engine, name, name, "settle")
+        if current is not None and state_of(current) == "dead":
+            # A dead container can neither serve nor be started or renamed: only removed.
+            engine.remove(name, name, "remove")
+            current = None
+        if change == "resume":
+            if current is None:
+                raise StepError(name, "resume", "%s is gone from the host since this run looked" % name)
+            if started and not _running(current):
                 engine.start(name, name, "start")
+            actions.append({"name": name, "action": "replaced", "detail": "the interrupted replace resumed; %s kept until it is ready" % previous})
+            continue
+        if change == "restate":
+            if current is None:
+                raise StepError(name, "start" if started else "stop", "%s is gone from the host since this run looked" % name)
+            if started:
+                if not _running(current):
+                    engine.start(name, name, "start")
             else:
                 engine.stop(name, name, "stop")
             actions.append({"name": name, "action": "started" if started else "stopped"})
             continue
-        if change == "replace":
-            stale = engine.inspect(name + PREVIOUS_SUFFIX)
-            if stale is not None:
-                engine.remove(name, name + PREVIOUS_SUFFIX, "set_aside")
-            # Renaming leaves it running: it serves until its successor starts.
-            engine.rename(name, name, name + PREVIOUS_SUFFIX, "set_aside")
+        if change == "replace" and current is not None:
+            if item.get("keep_previous"):
+                # <name>.previous is the last container proven ready; <name> is an unproven successor an earlier run left.
+                engine.remove(name, name, "drop_unproven")
+            else:
+                # Renaming leaves it running: it serves until its successor starts.
+                engine.rename(name, name, previous, "set_aside")
+        elif current is not None:
+            # A container of that name came back since the look (a "new" that is not): Docker's words, nothing changed.
+            raise StepError(name, "create", "a container named %s is on the host (state %s) since this run looked" % (name, state_of(current)))
         engine.create(name, make_body(spec))
-        if change == "replace":
-            engine.stop(name, name + PREVIOUS_SUFFIX, "stop_previous")
+        if change == "replace" and not item.get("keep_previous") and current is not None:
+            engine.stop(name, previous, "stop_previous")
         if started:
             engine.start(name, name, "start")
         actions.append({"name": name, "action": "replaced" if change == "replace" else "created"})
@@ -292,12 +413,14 @@ def apply(engine, items, make_body, check_mode=False):
 
 
 def commit(engine, names, check_mode=False):
-    """Remove the <name>.previous containers of replaced containers, now that their successors are ready."""
+    """Remove the <name>.previous containers of replaced containers, now that their successors are proven ready;
+    returns the actions, each with the id of the container now proven ready (the host's ready record)."""
     actions = []
     for name in names:
+        ready = engine.inspect(name) if not check_mode else None
         if not check_mode:
             engine.remove(name, name + PREVIOUS_SUFFIX, "drop_previous")
-        actions.append({"name": name, "action": "dropped " + name + PREVIOUS_SUFFIX})
+        actions.append({"name": name, "action": "dropped " + name + PREVIOUS_SUFFIX, "ready_id": (ready or {}).get("Id")})
     return actions
 
 
@@ -321,6 +444,14 @@ def _rollback_one(engine, name, change, previous_id, previous_running, check_mod
     current = engine.inspect(name)
     kept = engine.inspect(name + PREVIOUS_SUFFIX)
     done = []
+    if change == "restore":
+        # What the run put back is what served before: nothing older to return to.
+        if current is not None and previous_running and not _running(current) and not check_mode:
+            settle(engine, name, name, "restore")
+            engine.start(name, name, "restore")
+        return [{"name": name, "action": "kept", "detail": "it is what served before the interrupted run"}]
+    if change == "resume":
+        change = "replace"
     if change == "new":
         if current is not None and _managed(current):
             if not check_mode:
@@ -333,6 +464,7 @@ def _rollback_one(engine, name, change, previous_id, previous_running, check_mod
                 engine.remove(name, name, "remove")
         if check_mode:
             return [{"name": name, "action": "restored"}]
+        settle(engine, name, name + PREVIOUS_SUFFIX, "restore")
         try:
             engine.rename(name, name + PREVIOUS_SUFFIX, name, "restore")
             serving_as = name
@@ -355,7 +487,8 @@ def _rollback_one(engine, name, change, previous_id, previous_running, check_mod
     running = _running(current)
     if previous_running and not running:
         if not check_mode:
-            engine.start(name, name, "restore")
+            if state_of(settle(engine, name, name, "restore")) != "running":
+                engine.start(name, name, "restore")
         done.append({"name": name, "action": "started again"})
     elif running and not previous_running:
         done.append({"name": name, "action": "left running", "detail": "it was stopped before this run; stopping it again would serve nobody"})

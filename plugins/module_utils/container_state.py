@@ -29,6 +29,7 @@ import tarfile
 import uuid
 from urllib.parse import quote
 
+from ansible_collections.onprem.speech.plugins.module_utils import host_state
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerSocketError
 from ansible_collections.onprem.speech.plugins.module_utils.labels import LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_SPEC
 
@@ -404,13 +405,16 @@ def list_containers(client, label):
     return sorted(found, key=lambda c: c["name"])
 
 
-def gather(client, images=(), paths=(), label=LABEL_MANAGED):
-    """The speech_info result: engine, containers, images, paths. Never raises for the engine."""
+def gather(client, images=(), paths=(), label=LABEL_MANAGED, state_dir=host_state.STATE_DIR):
+    """The speech_info result: engine, containers, images, paths, and what the collection keeps on the host about its
+    runs (host_state.summary: the lock's holder, the ready record, armed guards, the journal's last entries). Never
+    raises for the engine."""
     result = {
         "engine": {"answers": False, "version": None, "api_version": None, "error": None},
         "containers": [],
         "images": dict((ref, image_summary(None)) for ref in images),
         "paths": dict((path, stat_path(path)) for path in paths),
+        "host_state": host_state.summary(state_dir) if state_dir else None,
     }
     engine = result["engine"]
     try:

@@ -346,7 +346,7 @@ ansible_facts:
           type: dict
         speech:
           description:
-            - What M(onprem.speech.speech_info) returns (C(engine), C(containers), C(images), C(paths)), when O(speech_state) is set;
+            - What M(onprem.speech.speech_info) returns (C(engine), C(containers), C(images), C(paths), C(host_state)), when O(speech_state) is set;
               else V(null).
           returned: always
           type: dict

@@ -26,6 +26,16 @@ description:
   - O(action=run) runs one-shot containers (C(name), C(image); the diagnostic container) to their end with C(Eula) and the billing
     settings, and returns each one's exit code and output (the secrets removed); a non-zero exit is not a failure of the module,
     Docker's own refusals are.
+  - Before a container is set aside, restarted or removed, its Docker state is read. A paused one is unpaused, a restarting one
+    (a crash loop) stopped, a removal in progress waited for, a dead one removed; a state the module does not know fails that
+    container with Docker's words. A C(<name>.previous) an interrupted run left is never removed before a successor is proven
+    ready. C(change=resume) proves the interrupted successor ready, C(change=restore) puts the previous one back,
+    C(keep_previous) replaces the unproven successor and keeps the previous one.
+  - O(action=apply) arms the host's guard (with O(run) and O(guard_seconds)) for every container it sets aside. The guard is a process
+    detached from the module and the connection that, if no O(action=commit) or O(action=rollback) of the same run disarms
+    it within O(guard_seconds), puts the previous containers back by itself and writes what it did to the host's journal.
+    O(action=commit) records the containers proven ready (the host's ready record) and fails when the guard already put
+    the previous ones back.
   - Every failure fails the module at once, naming the container, the step and the engine's own message, with the secrets removed.
   - The billing settings reach a container through its environment (C(Eula), C(Billing), C(ApiKey)) unless
     O(billing_in=args), so the key is not in any user's process list.
@@ -40,7 +50,9 @@ options:
   containers:
     description:
       - For O(action=apply) and O(action=license), the container specs of the C(onprem.speech.speech_plan) filter, each with
-        C(change) (V(new), V(replace) or V(restate)) and C(adopt) (take a C(<name>.previous) left by an interrupted run back first).
+        C(change) (V(new), V(replace), V(restate), V(resume) or V(restore)), C(adopt) (take a C(<name>.previous) left by an
+        interrupted run back first), C(keep_previous) (a replace that keeps the C(<name>.previous) an interrupted run left),
+        and C(previous_id) and C(previous_running) (what the guard puts back).
       - For O(action=rollback), items with C(name), C(change), C(previous_id) and C(previous_running).
     type: list
     elements: dict
@@ -84,6 +96,22 @@ options:
     description: Seconds to wait for each answer from the Docker engine.
     type: int
     default: 60
+  run:
+    description:
+      - The run this call belongs to (the C(onprem.speech.speech_run) lookup's C(run)); the guard of O(action=apply) is this run's,
+        and only this run's O(action=commit) or O(action=rollback) disarms it. Without it, no guard is armed.
+    type: str
+    default: ""
+  guard_seconds:
+    description:
+      - How long the guard of O(action=apply) waits for this run to confirm the successors ready (the readiness bound plus a
+        margin) before it puts the previous containers back. V(0) arms no guard.
+    type: int
+    default: 0
+  state_dir:
+    description: The host's directory for the collection's lock, journal, ready record and guards (root's only).
+    type: path
+    default: /var/lib/onprem-speech/state
 extends_documentation_fragment:
   - onprem.speech.attributes
   - onprem.speech.docker_host
@@ -162,8 +190,11 @@ container:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.speech.plugins.module_utils import container_ops
+from ansible_collections.onprem.speech.plugins.module_utils import container_ops, guard, host_state
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerClient, parse_docker_host
+
+# The changes whose container keeps a <name>.previous while its successor is proven: the guard watches them.
+GUARDED = ("replace", "resume")
 
 NEEDS = {
     "apply": ("name", "image", "state", "change", "container_port", "host_port", "cpus", "memory_mb"),
@@ -188,8 +219,8 @@ def check(params):
         missing = [key for key in NEEDS[params["action"]] if key not in item]
         if missing:
             problems.append("containers[%d]: %s missing for action %s" % (index, ", ".join(missing), params["action"]))
-        elif params["action"] in ("apply", "rollback") and item["change"] not in ("new", "replace", "restate"):
-            problems.append("containers[%d].change: %r; allowed: new, replace, restate" % (index, item["change"]))
+        elif params["action"] in ("apply", "rollback") and item["change"] not in container_ops.CHANGES:
+            problems.append("containers[%d].change: %r; allowed: %s" % (index, item["change"], ", ".join(container_ops.CHANGES)))
     return problems
 
 
@@ -208,6 +239,9 @@ def main():
             license_timeout=dict(type="int", default=300),
             timeout=dict(type="int", default=60),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            run=dict(type="str", default=""),
+            guard_seconds=dict(type="int", default=0),
+            state_dir=dict(type="path", default=host_state.STATE_DIR),
         ),
         supports_check_mode=True,
     )
@@ -227,13 +261,32 @@ def main():
         return container_ops.create_body(spec, params["billing_endpoint"], params["api_key"], params["billing_in"],
                                          secret_env.get(spec["name"]) or {}, params["restart_policy"], mode)
 
-    actions, problems, runs = [], [], []
+    state_dir, run = params["state_dir"], params["run"]
+    actions, problems, runs, guarded = [], [], [], []
     try:
         if action == "apply":
-            actions = container_ops.apply(engine, [{"spec": item, "change": item["change"], "adopt": item.get("adopt")} for item in items],
+            guarded = [{"name": i["name"], "previous_id": i.get("previous_id"), "previous_running": i.get("previous_running", True)}
+                       for i in items if i["change"] in GUARDED]
+            if guarded and run and params["guard_seconds"] > 0 and not check_mode:
+                # Armed before anything is set aside: a controller lost at any step after this is covered.
+                guard.arm(state_dir, run, guarded, params["guard_seconds"], params["docker_host"])
+                watcher = container_ops.Engine(DockerClient(params["docker_host"], params["timeout"]), secrets, params["stop_timeout"])
+                guard.spawn(lambda: guard.watch(state_dir, run, watcher))
+            actions = container_ops.apply(engine, [{"spec": item, "change": item["change"], "adopt": item.get("adopt"),
+                                                    "keep_previous": item.get("keep_previous")} for item in items],
                                           body, check_mode)
         elif action == "commit":
+            if run and not check_mode:
+                armed = guard.disarm(state_dir, run, params["names"])
+                put_back = [n for n in params["names"] if n not in armed and guard.fired(state_dir, run, [n])]
+                if put_back:
+                    raise container_ops.StepError(put_back[0], "drop_previous", "the host's guard already put back %s (this run did not "
+                                                  "confirm the successors ready in time); the host serves what ran before" % ", ".join(put_back))
             actions = container_ops.commit(engine, params["names"], check_mode)
+            if not check_mode:
+                ready = dict((a["name"], {"id": a.get("ready_id")}) for a in actions if a.get("ready_id"))
+                if ready:
+                    host_state.record_ready(state_dir, ready, run=run or None)
         elif action == "remove":
             actions = container_ops.remove(engine, params["names"], check_mode)
         elif action == "run":
@@ -245,6 +298,8 @@ def main():
             for item in items:
                 actions.append(container_ops.fetch_license(engine, item, body(item, "license"), params["license_timeout"], check_mode))
         else:
+            if run and not check_mode:
+                guard.disarm(state_dir, run, [item["name"] for item in items])
             actions, problems = container_ops.rollback(engine, items, check_mode)
     except container_ops.StepError as error:
         module.fail_json(msg=str(error), step=error.step, container=error.name, actions=actions, problems=problems,

@@ -344,6 +344,30 @@ paths:
       description: Why the path could not be examined, when that is not because it is missing (for example a parent without search permission).
       type: str
       returned: when the path could not be examined
+host_state:
+  description:
+    - What the collection keeps on the host about its own runs, in its root-only state directory.
+  returned: always
+  type: dict
+  contains:
+    lock:
+      description: The run that holds the host's lock (C(controller), C(user), C(pid), C(started_at), C(playbook), C(run)), or V(null).
+      type: dict
+      returned: always
+    ready:
+      description: Per container name, the container last proven ready (C(id), C(at), C(run)).
+      type: dict
+      returned: always
+    guards:
+      description: The armed guards (C(run), C(armed_at), C(deadline), C(items)).
+      type: list
+      elements: dict
+      returned: always
+    journal:
+      description: The journal's last entries, oldest first (C(at), C(by), C(run), what changed and why, the result); no secret.
+      type: list
+      elements: dict
+      returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -32,6 +32,31 @@ BILLING_IN = ("env", "args")
 IMAGE_POLICIES = ("missing", "always")
 
 STATES = ("started", "stopped", "absent")
+# Docker's states in which a container is as good as gone: it can neither serve nor be started again.
+GONE_STATES = ("dead", "removing")
+
+
+def is_running(container):
+    """Whether a container of speech_info's list runs and serves: Docker's State.Running is true for a paused and a
+    restarting (crash-looping) one too; its state says."""
+    if not container:
+        return False
+    state = container.get("state")
+    return state == "running" if state else bool(container.get("running"))
+
+
+def crash_words(container):
+    """A crash loop in words: its restarts, last exit code and whether the kernel killed it for memory."""
+    words = ["restarting"]
+    if container.get("restart_count"):
+        words.append("%s restarts" % container["restart_count"])
+    if container.get("exit_code") not in (None, 0):
+        words.append("last exit %s" % container["exit_code"])
+    if container.get("oom_killed"):
+        words.append("killed for memory (OOM)")
+    return ", ".join(words)
+
+
 # The billing settings, in any letter case: the role sets them, and nothing in a container's env or settings may.
 BILLING_KEYS = ("eula", "billing", "apikey")
 RESERVED_SETTINGS = ("eula", "billing", "apikey", "mounts:output", "mounts:license", "downloadlicense", "modelid")
@@ -697,15 +722,25 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
     apply, new, replace, restate, unchanged, absent, previous, licenses, dirs = [], [], [], [], [], [], {}, [], []
     actions, rollback, gate, stale, refusals = [], [], [], [], []
     remove = list_given if remove_unlisted is None else bool(remove_unlisted)
+    ready_record = ((info.get("host_state") or {}).get("ready")) or {}
     for spec in plan:
         name = spec["name"]
         have = current.get(name)
         kept = current.get(name + PREVIOUS_SUFFIX)
+        # A container Docker is removing, or a dead one, is gone for the plan: it can neither serve nor come back.
+        if have is not None and have.get("state") in GONE_STATES:
+            have = None
         adopt = have is None and kept is not None
+        # An interrupted replace: <name>.previous, the last container proven ready, beside an unproven <name>.
+        leftover = None
         if adopt:
             have = kept
         elif kept is not None:
-            stale.append(name + PREVIOUS_SUFFIX)
+            if (ready_record.get(name) or {}).get("id") and ready_record[name]["id"] == have.get("id"):
+                # <name> was proven ready and the run stopped before it dropped <name>.previous: that one is redundant.
+                stale.append(name + PREVIOUS_SUFFIX)
+            else:
+                leftover = kept
         if spec["state"] == "absent":
             if have:
                 absent.append(have["name"])
@@ -729,29 +764,52 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
         # Limits changed on the host (docker update) leave the labels as they were: the engine's own values tell.
         limits_changed = limits_drift(have, spec) if same_config else None
         same_config = same_config and not limits_changed
-        running = bool(have and have.get("running"))
+        # Running and serving: Docker's State.Running is true for a paused and a restarting container too.
+        running = is_running(have)
         if have is not None and running and not spec["disconnected"] and (have.get("labels") or {}).get(LABEL_BILLING) == spec["labels"].get(LABEL_BILLING):
             gate.append(name)
-        if same_config and running == (spec["state"] == "started") and not adopt:
+        crash_loop = (have or {}).get("state") == "restarting"
+        if same_config and running == (spec["state"] == "started") and not adopt and leftover is None:
             unchanged.append(name)
             actions.append({"name": name, "action": "unchanged", "reason": ""})
             continue
-        if have is None:
+        keep_previous = False
+        if leftover is not None:
+            # The interrupted replace is finished one way or the other; <name>.previous stays until a successor is ready.
+            kept_same = (leftover.get("spec_hash") == spec["spec_hash"] and image.get("id") is not None
+                         and leftover.get("image_id") == image.get("id") and not limits_drift(leftover, spec))
+            unproven = "an interrupted run left %s unproven beside %s, the last container proven ready" % (name, leftover["name"])
+            if kept_same:
+                change, reason = "restore", "%s; the plan is %s's, so it is put back" % (unproven, leftover["name"])
+            elif same_config:
+                change, reason = "resume", "%s; %s runs the plan and is proven ready before %s is dropped" % (unproven, name, leftover["name"])
+            else:
+                change, keep_previous = "replace", True
+                reason = "%s; %s is kept until the new one is ready; %s" % (
+                    unproven, leftover["name"], change_reason(spec_from_labels(leftover.get("labels")), spec, leftover.get("image_id"), image.get("id")))
+        elif have is None:
             change, reason = "new", "not on the host"
         elif same_config:
             change = "restate"
-            reason = "planned %s, it is %s" % (spec["state"], "running" if running else "stopped")
+            reason = "planned %s, it is %s" % (spec["state"], have.get("state") or ("running" if running else "stopped"))
         else:
             change = "replace"
             reason = limits_changed or change_reason(spec_from_labels(have.get("labels")), spec, have.get("image_id"), image.get("id"))
+            if crash_loop:
+                reason += " (it is in a crash loop: %s)" % crash_words(have)
         if adopt:
             reason = "taken back from %s (an interrupted run); %s" % (kept["name"], reason)
-        {"new": new, "replace": replace, "restate": restate}[change].append(name)
-        apply.append(dict(spec, change=change, adopt=adopt))
-        words = {"new": "created", "replace": "replaced", "restate": "started" if spec["state"] == "started" else "stopped"}
+        {"new": new, "replace": replace, "restate": restate, "resume": replace, "restore": restate}[change].append(name)
+        # What the guard and the rollback put back: the last container proven ready, running when the plan wants it.
+        back = leftover if leftover is not None else have
+        back_running = (spec["state"] == "started") if leftover is not None else running
+        apply.append(dict(spec, change=change, adopt=adopt, keep_previous=keep_previous,
+                          previous_id=back.get("id") if back else None, previous_running=back_running))
+        words = {"new": "created", "replace": "replaced", "restate": "started" if spec["state"] == "started" else "stopped",
+                 "resume": "replaced", "restore": "restored"}
         actions.append({"name": name, "action": words[change], "reason": reason})
-        rollback.append({"name": name, "change": change, "previous_id": have.get("id") if have else None, "previous_running": running})
-        previous[name] = spec_from_labels(have.get("labels"), "started" if running else "stopped") if have else None
+        rollback.append({"name": name, "change": change, "previous_id": back.get("id") if back else None, "previous_running": back_running})
+        previous[name] = spec_from_labels(back.get("labels"), "started" if back_running else "stopped") if back else None
         if spec["disconnected"] and spec["state"] == "started":
             marker = paths.get(license_marker(spec)) or {}
             image_moved = have is not None and have.get("image_id") != image.get("id")
