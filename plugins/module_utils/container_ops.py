@@ -383,9 +383,10 @@ def apply(engine, items, make_body, check_mode=False):
                 engine.start(name, name, "start")
             actions.append({"name": name, "action": "replaced", "detail": "the interrupted replace resumed; %s kept until it is ready" % previous})
             continue
+        if change == "restate" and current is None:
+            # Dead (removed just now) or removed by Docker since the look: made again from the plan.
+            change = "new"
         if change == "restate":
-            if current is None:
-                raise StepError(name, "start" if started else "stop", "%s is gone from the host since this run looked" % name)
             if started:
                 if not _running(current):
                     engine.start(name, name, "start")
@@ -408,7 +409,8 @@ def apply(engine, items, make_body, check_mode=False):
             engine.stop(name, previous, "stop_previous")
         if started:
             engine.start(name, name, "start")
-        actions.append({"name": name, "action": "replaced" if change == "replace" else "created"})
+        replaced = change == "replace" and (current is not None or item.get("keep_previous"))
+        actions.append({"name": name, "action": "replaced" if replaced else "created"})
     return actions
 
 
@@ -501,6 +503,8 @@ def remove(engine, names, check_mode=False):
     for name in names:
         for target in (name, name + PREVIOUS_SUFFIX):
             found = engine.inspect(target)
+            if found is not None and state_of(found) == "removing":
+                found = settle(engine, name, target, "remove")
             if found is None or not _managed(found):
                 continue
             if not check_mode:

@@ -459,3 +459,73 @@ def test_a_directory_its_own_container_mounts_is_the_collections_and_its_owner_i
     assert p.check_placement(facts, plan)["problems"] == []
     # Without the container that mounts it, the same directory is somebody else's.
     assert "did not make it" in p.check_placement({"paths": chowned}, plan)["problems"][0]
+
+
+# The host's real state wins: Docker's states and an interrupted run's leftovers ---------------------------------------
+
+def in_state(spec, state, name=None, **more):
+    found = running(spec, name=name, running_state=state in ("running", "paused", "restarting"))
+    found.update(state=state, **more)
+    return found
+
+
+def test_a_paused_container_is_started_and_a_dead_or_removing_one_made_again():
+    plan = specs(TTS)
+    paused = p.plan_changes(plan, info_for(plan, [in_state(plan[0], "paused")]))
+    assert paused["restate"] == ["tts"] and paused["actions"][0]["reason"] == "planned started, it is paused"
+    for state in ("dead", "removing"):
+        gone = p.plan_changes(plan, info_for(plan, [in_state(plan[0], state)]))
+        assert gone["new"] == ["tts"], state
+    # Docker's State.Running is true for a paused container: it was taken for running, and so left paused.
+    assert p.plan_changes(plan, info_for(plan, [in_state(plan[0], "running")]))["steady"] is True
+
+
+def test_a_crash_loop_replaced_says_so():
+    old, new = specs(dict(TTS, memory="256m")), specs(dict(TTS, memory="1g"))
+    looping = in_state(old[0], "restarting", restart_count=41, exit_code=137, oom_killed=True)
+    changes = p.plan_changes(new, info_for(new, [looping]))
+    assert changes["replace"] == ["tts"]
+    assert "in a crash loop: restarting, 41 restarts, last exit 137, killed for memory (OOM)" in changes["actions"][0]["reason"]
+
+
+def leftovers(plan_spec, previous_spec, successor_spec, ready=None, successor_state="restarting"):
+    """A host a killed controller left mid-replace: the last good container as tts.previous, its successor as tts."""
+    kept = in_state(previous_spec, "exited", name="tts.previous")
+    successor = in_state(successor_spec, successor_state)
+    info = info_for([plan_spec], [successor, kept])
+    info["images"][previous_spec["image"]] = info["images"][plan_spec["image"]]
+    info["host_state"] = {"ready": ready or {}}
+    return info
+
+
+def test_an_interrupted_replace_whose_previous_spec_is_planned_is_put_back():
+    good, bad = specs(dict(TTS, version="5.1.0"))[0], specs(dict(TTS, version="5.2.0"))[0]
+    changes = p.plan_changes([good], leftovers(good, good, bad))
+    assert [(a["name"], a["change"]) for a in changes["apply"]] == [("tts", "restore")]
+    assert changes["absent"] == [] and changes["actions"][0]["action"] == "restored"
+    assert "the last container proven ready" in changes["actions"][0]["reason"]
+    assert changes["rollback"][0]["change"] == "restore"
+
+
+def test_an_interrupted_replace_whose_successor_spec_is_planned_resumes_and_commits():
+    good, bad = specs(dict(TTS, version="5.1.0"))[0], specs(dict(TTS, version="5.2.0"))[0]
+    changes = p.plan_changes([bad], leftovers(bad, good, bad))
+    assert [(a["name"], a["change"]) for a in changes["apply"]] == [("tts", "resume")]
+    assert changes["replace"] == ["tts"], "commit drops tts.previous once tts is proven ready"
+    assert changes["rollback"] == [{"name": "tts", "change": "resume", "previous_id": "id-tts.previous", "previous_running": True}]
+    assert changes["absent"] == []
+
+
+def test_an_interrupted_replace_and_a_third_spec_keeps_the_previous():
+    good, bad, third = (specs(dict(TTS, version=v))[0] for v in ("5.1.0", "5.2.0", "5.3.0"))
+    changes = p.plan_changes([third], leftovers(third, good, bad))
+    item = changes["apply"][0]
+    assert (item["change"], item["keep_previous"], item["previous_id"]) == ("replace", True, "id-tts.previous")
+    assert changes["absent"] == [], "tts.previous is never removed before a successor is proven ready"
+
+
+def test_a_successor_proven_ready_whose_commit_was_cut_short_drops_the_previous():
+    good, bad = specs(dict(TTS, version="5.1.0"))[0], specs(dict(TTS, version="5.2.0"))[0]
+    changes = p.plan_changes([bad], leftovers(bad, good, bad, ready={"tts": {"id": "id-tts"}}, successor_state="running"))
+    assert changes["apply"] == [] and changes["absent"] == ["tts.previous"]
+    assert [a["reason"] for a in changes["actions"] if a["name"] == "tts.previous"] == ["left by an interrupted run"]
