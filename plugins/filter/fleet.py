@@ -63,6 +63,13 @@ def speech_gateway_table(rows):
     return fleet.gateway_table(rows)
 
 
+def speech_journal_entry(hv, failure=""):
+    """What a run that changed this host writes in its journal (hostvars[inventory_hostname]): what changed and why, the
+    result; the run's secrets, read from the host's variables here (the task carries none), are removed."""
+    secrets = [hv.get(name) for name in ("speech_containers_api_key", "speech_containers_registry_password") if hv.get(name)]
+    return fleet.journal_entry(hv, failure or "", secrets)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -75,4 +82,5 @@ class FilterModule(object):
             "speech_rollout_lost": speech_rollout_lost,
             "speech_gateway_rows": speech_gateway_rows,
             "speech_gateway_table": speech_gateway_table,
+            "speech_journal_entry": speech_journal_entry,
         }

@@ -113,7 +113,46 @@ def host_row(host, hv, active=True, rolling=False):
         "memory_have_mb": summary.get("have_memory_mb", machine.get("usable_memory_mb")),
         "memory_need_mb": summary.get("need_memory_mb"),
         "containers": containers,
+        "journal": journal_lines(hv),
     }
+
+
+def journal_lines(hv, count=5):
+    """The host's last journal entries in words, oldest first: this run's (site.yml's lock release returns the journal)
+    or, when this run changed nothing there, what preflight's look read."""
+    released = hv.get("speech_lock_released") or {}
+    entries = released.get("journal") if isinstance(released, dict) and released.get("journal") else None
+    if entries is None:
+        entries = (hv.get("preflight_result") or {}).get("journal") or []
+    return [journal_words(entry) for entry in list(entries)[-count:] if isinstance(entry, dict)]
+
+
+def journal_words(entry):
+    """One journal entry as a line: when, who, what changed and why, the result."""
+    who = "the host's guard" if entry.get("by") == "guard" else "%s@%s (%s)" % (entry.get("user") or "?", entry.get("controller") or "?",
+                                                                                 entry.get("playbook") or "?")
+    what = "; ".join(str(c) for c in entry.get("changes") or []) or ", ".join(
+        "%s %s" % (a.get("name"), a.get("action")) for a in entry.get("actions") or [] if isinstance(a, dict)) or "nothing"
+    line = "%s %s: %s; %s" % (entry.get("at") or "?", who, what, entry.get("result") or "?")
+    if entry.get("why"):
+        line += " (%s)" % entry["why"]
+    if entry.get("failure"):
+        line += ": %s" % entry["failure"]
+    return line
+
+
+def journal_entry(hv, failure="", secrets=()):
+    """What a run that changed a host writes in its journal: what changed and why, the result, no secret."""
+    row = host_row(hv.get("inventory_hostname") or "", hv)
+    text = row["failure"] or failure or ""
+    for secret in sorted((str(x) for x in secrets if x and len(str(x)) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "<hidden>")
+    entry = {"changes": row["changes"], "result": row["outcome_text"] if not failure or row["failure"] else "failed"}
+    if text:
+        entry["failure"] = text[:2000]
+    if row["rollback_note"]:
+        entry["rollback"] = row["rollback_note"]
+    return entry
 
 
 def gateway_rows(gateways, hostvars):

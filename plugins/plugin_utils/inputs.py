@@ -43,6 +43,9 @@ PLAY_SETTINGS = {
     "speech_stop_on_refusal": {"type": "bool", "default": False},
     "speech_diagnostics_gate": {"type": "bool", "default": False},
     "speech_report_dir": {"type": "str", "default": "./speech-report"},
+    # The host's lock (site.yml): how old a holder's start may be before its lock counts as abandoned, and breaking it.
+    "speech_lock_max_age": {"type": "int", "default": 7200},
+    "speech_lock_break": {"type": "bool", "default": False},
 }
 TYPE_WORDS = {"str": "a string", "path": "a path", "int": "a whole number", "float": "a number", "bool": "true or false",
               "list": "a list", "dict": "a mapping", "raw": "a value"}

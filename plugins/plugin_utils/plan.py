@@ -409,6 +409,21 @@ def check_billing(plan, eula, endpoint, api_key_present, names=None):
     return problems
 
 
+def guard_warnings(journal):
+    """What the host's guard did since the last run that changed the host (its journal's entries after that run's)."""
+    entries = [e for e in journal or [] if isinstance(e, dict)]
+    last_run = max([i for i, e in enumerate(entries) if e.get("by") == "run"] or [-1])
+    warnings = []
+    for entry in entries[last_run + 1:]:
+        if entry.get("by") != "guard":
+            continue
+        actions = ", ".join("%s %s" % (a.get("name"), a.get("action")) for a in entry.get("actions") or [] if isinstance(a, dict))
+        warnings.append("the host's guard %s %s at %s: %s (run %s)%s" % (
+            entry.get("result") or "acted on", ", ".join(entry.get("containers") or []), entry.get("at") or "?", entry.get("why") or "",
+            entry.get("run") or "?", "; " + actions if actions else ""))
+    return warnings
+
+
 def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, min_free_mb=0, names=None):
     """Problems and warnings of one host against its plan, with the numbers compared."""
     names = names or {}
@@ -433,6 +448,7 @@ def check_host(facts, plan, min_core_mhz=sk.MIN_CORE_MHZ, strict_clock=False, mi
     if facts.get("ip_forward") is False:
         problems.append("net.ipv4.ip_forward: 0; Docker's published ports and outbound billing calls need it on (sysctl net.ipv4.ip_forward=1; "
                         "a hardening baseline may have turned it off)")
+    warnings.extend(guard_warnings(((facts.get("speech") or {}).get("host_state") or {}).get("journal")))
     docker = facts.get("docker") or {}
     free = docker.get("data_root_free_mb")
     if min_free_mb and free is not None and free < min_free_mb:
