@@ -144,10 +144,15 @@ def journal_words(entry):
 def journal_entry(hv, failure="", secrets=()):
     """What a run that changed a host writes in its journal: what changed and why, the result, no secret."""
     row = host_row(hv.get("inventory_hostname") or "", hv)
+    changes = []
+    for role in ("docker", "gstreamer"):
+        changes += ["%s: %s" % (role, reason) for reason in (hv.get(role + "_result") or {}).get("reasons") or []]
+    for change in (hv.get("speech_containers_result") or {}).get("changes") or []:
+        changes.append("%s: %s%s" % (change.get("name"), change.get("action"), " (%s)" % change["reason"] if change.get("reason") else ""))
     text = row["failure"] or failure or ""
     for secret in sorted((str(x) for x in secrets if x and len(str(x)) >= 4), key=len, reverse=True):
         text = text.replace(secret, "<hidden>")
-    entry = {"changes": row["changes"], "result": row["outcome_text"] if not failure or row["failure"] else "failed"}
+    entry = {"changes": changes, "result": row["outcome_text"] if not failure or row["failure"] else "failed"}
     if text:
         entry["failure"] = text[:2000]
     if row["rollback_note"]:
