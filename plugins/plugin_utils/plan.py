@@ -807,7 +807,8 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             change, reason = "new", "not on the host"
         elif same_config:
             change = "restate"
-            reason = "planned %s, it is %s" % (spec["state"], have.get("state") or ("running" if running else "stopped"))
+            state = have.get("state")
+            reason = "planned %s, it is %s" % (spec["state"], "running" if running else state if state in ("paused", "restarting") else "stopped")
         else:
             change = "replace"
             reason = limits_changed or change_reason(spec_from_labels(have.get("labels")), spec, have.get("image_id"), image.get("id"))
