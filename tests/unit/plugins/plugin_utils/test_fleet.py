@@ -138,3 +138,29 @@ def test_a_host_that_failed_in_its_batch_before_the_role_noted_a_result_reads_fa
     # The role's own failure, when it noted one, is what the row shows.
     both = fleet.host_row("h", dict(waiting, speech_rollout_failure="x", speech_containers_result=done(failure="boom")))
     assert both["outcome"] == "failed" and both["failure"] == "boom"
+
+
+def test_the_journal_entry_says_what_changed_and_why_with_no_secret():
+    key = "0123456789abcdef0123456789abcdef"
+    hv = {"inventory_hostname": "h", "preflight_result": PASSED, "group_names": ["speech_configured", "speech_rollout_changing"],
+          "speech_containers_api_key": key,
+          "docker_result": {"reasons": ["daemon_json: /etc/docker/daemon.json: content differs"]},
+          "speech_containers_result": done(READY, changes=[{"name": "stt-en", "action": "replaced", "reason": "cpus 0.25 -> 0.5"}])}
+    entry = fleet.journal_entry(hv)
+    assert entry["changes"] == ["docker: daemon_json: /etc/docker/daemon.json: content differs", "stt-en: replaced (cpus 0.25 -> 0.5)"]
+    assert entry["result"] == "every container ready" and "failure" not in entry
+    failed = fleet.journal_entry(dict(hv, speech_containers_result=done(failure="status said Invalid for ApiKey=" + key)),
+                                 secrets=[key])
+    assert failed["failure"] == "status said Invalid for ApiKey=<hidden>" and key not in str(failed)
+
+
+def test_the_report_shows_this_runs_journal_else_what_the_look_read():
+    entry = {"at": "2026-12-07T10:00:00Z", "by": "run", "user": "alice", "controller": "ctl", "playbook": "site.yml",
+             "changes": ["tts: replaced (cpus 0.25 -> 0.5)"], "result": "every container ready"}
+    guard = {"at": "2026-12-07T11:00:00Z", "by": "guard", "containers": ["tts"], "actions": [{"name": "tts", "action": "restored"}],
+             "result": "put back", "why": "the run that replaced them did not confirm the successors ready within 440 s"}
+    looked = dict(PASSED, journal=[entry])
+    assert row(preflight_result=looked)["journal"] == ["2026-12-07T10:00:00Z alice@ctl (site.yml): tts: replaced (cpus 0.25 -> 0.5); every container ready"]
+    released = row(preflight_result=looked, speech_lock_released={"journal": [entry, guard]})["journal"]
+    assert released[-1] == ("2026-12-07T11:00:00Z the host's guard: tts restored; put back (the run that replaced them did not confirm "
+                            "the successors ready within 440 s)")

@@ -529,3 +529,13 @@ def test_a_successor_proven_ready_whose_commit_was_cut_short_drops_the_previous(
     changes = p.plan_changes([bad], leftovers(bad, good, bad, ready={"tts": {"id": "id-tts"}}, successor_state="running"))
     assert changes["apply"] == [] and changes["absent"] == ["tts.previous"]
     assert [a["reason"] for a in changes["actions"] if a["name"] == "tts.previous"] == ["left by an interrupted run"]
+
+
+def test_preflight_says_what_the_guard_did_since_the_last_run():
+    journal = [{"by": "run", "run": "r1", "at": "t1"},
+               {"by": "guard", "run": "r2", "at": "t2", "containers": ["tts"], "result": "put back", "why": "no confirmation within 440 s",
+                "actions": [{"name": "tts", "action": "restored"}]}]
+    warnings = p.guard_warnings(journal)
+    assert warnings == ["the host's guard put back tts at t2: no confirmation within 440 s (run r2); tts restored"]
+    # Once a run has been since, the guard's entry is history (the report's journal still shows it).
+    assert p.guard_warnings(journal + [{"by": "run", "run": "r3", "at": "t3"}]) == []
