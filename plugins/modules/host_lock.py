@@ -99,7 +99,7 @@ holder:
   sample: {"run": "ctl:4242:12345", "controller": "ctl", "user": "alice", "pid": 4242, "started_at": "2026-12-07T10:00:00Z",
            "playbook": "site.yml"}
 taken_over:
-  description: The holder whose lock was taken over, and O(why), or V(null).
+  description: The holder whose lock was taken over (RV(why) says why), or V(null).
   returned: when acquired
   type: dict
 why:

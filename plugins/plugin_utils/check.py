@@ -257,8 +257,8 @@ def check_all(values, given_by_play=(), unreadable=()):
         problem = percentage_problem("speech_rollout_max_fail_percentage", merged["speech_rollout_max_fail_percentage"])
         if problem:
             problems.append(problem)
-    play_typed = dict((k, merged[k]) for k in ("speech_stop_on_refusal", "speech_diagnostics_gate", "speech_report_dir", "speech_hosts",
-                                                  "speech_lock_max_age", "speech_lock_break") if k in merged)
+    play_names = ("speech_stop_on_refusal", "speech_diagnostics_gate", "speech_report_dir", "speech_hosts", "speech_lock_max_age", "speech_lock_break")
+    play_typed = dict((k, merged[k]) for k in play_names if k in merged)
     converted, found = inputs.validate(dict((k, inputs.PLAY_SETTINGS[k]) for k in play_typed), play_typed)
     problems.extend(found)
     merged.update(converted)

@@ -129,8 +129,9 @@ def journal_lines(hv, count=5):
 
 def journal_words(entry):
     """One journal entry as a line: when, who, what changed and why, the result."""
-    who = "the host's guard" if entry.get("by") == "guard" else "%s@%s (%s)" % (entry.get("user") or "?", entry.get("controller") or "?",
-                                                                                 entry.get("playbook") or "?")
+    who = "%s@%s (%s)" % (entry.get("user") or "?", entry.get("controller") or "?", entry.get("playbook") or "?")
+    if entry.get("by") == "guard":
+        who = "the host's guard"
     what = "; ".join(str(c) for c in entry.get("changes") or []) or ", ".join(
         "%s %s" % (a.get("name"), a.get("action")) for a in entry.get("actions") or [] if isinstance(a, dict)) or "nothing"
     line = "%s %s: %s; %s" % (entry.get("at") or "?", who, what, entry.get("result") or "?")

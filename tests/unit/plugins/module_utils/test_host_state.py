@@ -171,7 +171,7 @@ def test_the_guard_process_outlives_its_caller_and_its_streams(tmp_path):
     started = time.time()
     guard.spawn(target)
     assert time.time() - started < 0.3
-    for _ in range(50):
+    for _attempt in range(50):
         if marker.exists() and marker.read_text():
             break
         time.sleep(0.1)

@@ -88,8 +88,8 @@ def test_an_account_the_host_does_not_have_is_refused_with_the_look():
 def test_env_and_secret_env_keys_that_would_override_billing_are_refused_in_any_letter_case():
     entry = {"name": "stt-en", "kind": "stt", "locale": "en-US", "host_port": 5000, "env": {"ApiKey": "other", "eula": "x", "TZ": "UTC"}}
     problems = check.check_all(given(speech_containers_list=[entry]))["problems"]
-    assert [p.split(" would")[0] for p in problems] == ["speech_containers_list[0] (stt-en).env: ApiKey",
-                                                         "speech_containers_list[0] (stt-en).env: eula"]
+    heads = [p.split(" would")[0] for p in problems]
+    assert heads == ["speech_containers_list[0] (stt-en).env: ApiKey", "speech_containers_list[0] (stt-en).env: eula"]
     problems = check.check_all(given(speech_containers_secret_env={"stt-en": {"BILLING": "https://x.example/"}}))["problems"]
     assert len(problems) == 1 and problems[0].startswith("speech_containers_secret_env[stt-en].BILLING: would override a billing setting")
     entry = dict(entry, env={}, settings={"APIKEY": "k"})
