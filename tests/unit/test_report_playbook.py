@@ -179,3 +179,23 @@ def test_a_report_written_in_a_later_play_keeps_to_the_limit(tmp_path):
     run = run_part(tmp_path, "--limit", "a1,b1")
     assert run.returncode == 0, run.stdout + run.stderr
     assert sorted(report_outcomes(tmp_path / "report")) == ["a1", "b1"]
+
+
+def test_under_limit_a_pattern_that_matches_no_limited_host_is_refused(tmp_path):
+    """Issue 25 (7): the check runs on all:localhost, so --limit does not skip it (it did on localhost alone: rc 0, nothing done)."""
+    nothing = run_playbook(tmp_path, "site.yml", "--limit", "a2", "-e", "speech_hosts=speech_hostz", "-e", "speech_report_dir=%s" % (tmp_path / "r"))
+    assert nothing.returncode != 0
+    assert 'speech_hosts "speech_hostz" matches no host of the inventory (its groups' in nothing.stdout, nothing.stdout
+    elsewhere = run_playbook(tmp_path, "site.yml", "--limit", "a2", "-e", "speech_hosts=site_b", "-e", "speech_report_dir=%s" % (tmp_path / "r"))
+    assert elsewhere.returncode != 0
+    assert 'speech_hosts "site_b" matches no host of the inventory within --limit "a2"' in elsewhere.stdout, elsewhere.stdout
+    assert not (tmp_path / "r").exists()
+
+
+def test_under_limit_a_pattern_that_matches_goes_on_to_preflight(tmp_path):
+    # The host cannot be reached (port 1): what matters is that the check let the run go on to the host.
+    run = run_playbook(tmp_path, "site.yml", "--limit", "a2", "-e", "speech_hosts=site_a", "-e", "speech_report_dir=%s" % (tmp_path / "r"),
+                       "-e", "ansible_host=127.0.0.1", "-e", "ansible_port=1", "-e", "ansible_connection=ssh")
+    assert "matches no host" not in run.stdout, run.stdout
+    assert "PLAY [Preflight every host" in run.stdout
+    assert "a2" in run.stdout.split("PLAY [Preflight every host", 1)[1]
