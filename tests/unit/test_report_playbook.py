@@ -196,6 +196,6 @@ def test_under_limit_a_pattern_that_matches_goes_on_to_preflight(tmp_path):
     # The host cannot be reached (port 1): what matters is that the check let the run go on to the host.
     run = run_playbook(tmp_path, "site.yml", "--limit", "a2", "-e", "speech_hosts=site_a", "-e", "speech_report_dir=%s" % (tmp_path / "r"),
                        "-e", "ansible_host=127.0.0.1", "-e", "ansible_port=1", "-e", "ansible_connection=ssh")
-    assert "matches no host" not in run.stdout, run.stdout
+    assert "matches no host of the inventory" not in run.stdout, run.stdout
     assert "PLAY [Preflight every host" in run.stdout
     assert "a2" in run.stdout.split("PLAY [Preflight every host", 1)[1]
