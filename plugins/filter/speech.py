@@ -8,8 +8,39 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.speech.plugins.module_utils import container_ops
 from ansible_collections.onprem.speech.plugins.plugin_utils import check
 from ansible_collections.onprem.speech.plugins.plugin_utils import plan as speech_plan_utils
+
+
+def speech_container_params(names, items, endpoint="", api_key="", billing_in="env", secret_env=None, restart_policy="unless-stopped"):
+    """community.docker.docker_container's options (with the secrets: use no_log) for creating each named container of
+    the changes' items (speech_containers_changes.apply), in the order of names."""
+    specs = dict((item["name"], item) for item in items or [])
+    try:
+        return [dict(container_ops.container_params(specs[name], endpoint, api_key, billing_in, (secret_env or {}).get(name) or {},
+                                                    restart_policy), step="create")
+                for name in names or []]
+    except KeyError as error:
+        raise AnsibleFilterError("speech_container_params: no spec for %s among the changes" % error)
+
+
+def speech_previous_steps(names):
+    """The <name>.previous containers of replaced containers, as steps of community.docker.docker_container's loop."""
+    return [{"name": name, "target": name + container_ops.PREVIOUS_SUFFIX, "step": "drop_previous"} for name in names or []]
+
+
+def speech_step_failure(result, *secrets):
+    """What failed, from a failed task's result (ansible_failed_result): a community.docker.docker_container loop's failed
+    item as "<name>: <step> failed: <Docker's words>" (its item names the step), else the result's own msg. Secrets removed."""
+    result = result or {}
+    for item_result in result.get("results") or []:
+        if isinstance(item_result, dict) and item_result.get("failed"):
+            item = item_result.get("item") or {}
+            if isinstance(item, dict) and item.get("step") and item.get("name"):
+                return container_ops.step_failure(item["name"], item["step"], item_result.get("msg"), secrets)
+            return speech_plan_utils.redact(item_result.get("msg") or "failed", *secrets)
+    return speech_plan_utils.redact(result.get("msg") or "failed", *secrets)
 
 
 def speech_plan(containers, registry=None, data_dir="/var/lib/onprem-speech", state="started", billing_fp="",
@@ -137,6 +168,9 @@ class FilterModule(object):
     def filters(self):
         return {
             "speech_plan": speech_plan,
+            "speech_container_params": speech_container_params,
+            "speech_step_failure": speech_step_failure,
+            "speech_previous_steps": speech_previous_steps,
             "speech_billing_problems": speech_billing_problems,
             "speech_host_check": speech_host_check,
             "speech_client_url": speech_client_url,

@@ -48,6 +48,7 @@ __metaclass__ = type
 
 import hashlib
 import os
+import re
 import struct
 from urllib.parse import quote
 
@@ -87,6 +88,21 @@ class StepError(Exception):
         self.step = step
         self.detail = detail
         Exception.__init__(self, "%s: %s failed: %s" % (name, STEPS.get(step, step).format(name=name, state=state or "?"), detail))
+
+
+def docker_words(message):
+    """Docker's own words in a community.docker failure ("Error creating container: 400 Client Error for http+docker://...:
+    Bad Request ("Minimum memory limit allowed is 6MB")" gives "Minimum memory limit allowed is 6MB")."""
+    message = "" if message is None else str(message)
+    quoted = re.search(r'\("(.*)"\)\s*$', message, re.S)
+    if quoted:
+        return quoted.group(1)
+    return re.sub(r"^Error \w+ container( [^:]*)?: ", "", message)
+
+
+def step_failure(name, step, message, secrets=()):
+    """A failed step's message, as StepError words it: "<name>: <step> failed: <Docker's words>" (the secrets removed)."""
+    return str(StepError(name, step, redact(docker_words(message), secrets)))
 
 
 def redact(text, secrets):
@@ -171,6 +187,47 @@ def create_body(spec, endpoint=None, api_key=None, billing_in="env", secret_env=
         "ExposedPorts": exposed,
         "HostConfig": host,
     }
+
+
+def published_port(spec):
+    """community.docker's published_ports entry of a spec: [host_ip:]host_port:container_port, an IPv6 address in brackets."""
+    host_ip = spec.get("host_ip")
+    port = "%d:%d" % (int(spec["host_port"]), int(spec["container_port"]))
+    if host_ip in (None, "", "0.0.0.0"):
+        return port
+    if ":" in host_ip and not host_ip.startswith("["):
+        host_ip = "[%s]" % host_ip
+    return "%s:%s" % (host_ip, port)
+
+
+def container_params(spec, endpoint=None, api_key=None, billing_in="env", secret_env=None, restart_policy="unless-stopped"):
+    """community.docker.docker_container's options for creating the container of a spec: the same container as
+    create_body() describes (its image, arguments, environment with the secrets, port, limits, mounts, labels and
+    restart policy), then the spec's docker_options (checked on the controller: none of them is one of these; labels
+    are added to the collection's, mounts and volumes after its own)."""
+    env = dict(pair.split("=", 1) for pair in environment(spec, endpoint, api_key, billing_in, secret_env))
+    params = {
+        "name": spec["name"],
+        "image": spec["image"],
+        "command": command(spec, endpoint, api_key, billing_in),
+        "env": env,
+        "published_ports": [published_port(spec)],
+        "cpus": float(spec["cpus"]),
+        "memory": "%dM" % int(spec["memory_mb"]),
+        "mounts": [{"type": "bind", "source": m["source"], "target": m["target"]} for m in spec.get("mounts") or []],
+        "labels": dict(spec.get("labels") or {}),
+        "restart_policy": restart_policy,
+    }
+    if restart_policy == "on-failure":
+        params["restart_retries"] = 0
+    for key, value in sorted((spec.get("docker_options") or {}).items()):
+        if key == "labels":
+            params["labels"] = dict(dict((str(k), str(v)) for k, v in (value or {}).items()), **params["labels"])
+        elif key == "mounts":
+            params["mounts"] = params["mounts"] + list(value or [])
+        else:
+            params[key] = value
+    return params
 
 
 def demux_logs(raw):
@@ -340,14 +397,19 @@ def _managed(inspect):
 CHANGES = ("new", "replace", "restate", "resume", "restore")
 
 
-def apply(engine, items, make_body, check_mode=False):
-    """Apply each item {spec, change (new|replace|restate|resume|restore), adopt, keep_previous}; returns the actions
-    taken, in order.
+def set_aside(engine, items, check_mode=False):
+    """The first part of a transaction, which needs the rename no community.docker module makes: for each item
+    {spec, change (new|replace|restate|resume|restore), adopt, keep_previous}, deal with the container's Docker state
+    (settle), with what an interrupted run left, and set a replaced container aside as <name>.previous (it keeps
+    serving). Returns (actions, steps): steps are what is left to do, in this order, by community.docker's
+    docker_container in the role (or by run_steps() with this engine):
 
-    make_body(spec) gives the create body (with the secrets). Stops at the first failure
-    (StepError); what was done before it is undone by rollback(). A <name>.previous is never
-    removed here: commit() drops it once its successor is proven ready."""
-    actions = []
+      {"create": [name, ...],                              create <name> from its spec (not started)
+       "stop":  [{"name", "target", "step"}, ...],         stop target (<name>.previous, or <name> itself)
+       "start": [{"name", "target", "step"}, ...]}         start target
+
+    A <name>.previous is never removed here: commit() drops it once its successor is proven ready."""
+    actions, steps = [], {"create": [], "stop": [], "start": []}
     for item in items:
         spec, change = item["spec"], item["change"]
         name = spec["name"]
@@ -368,7 +430,7 @@ def apply(engine, items, make_body, check_mode=False):
             settle(engine, name, previous, "restore")
             engine.rename(name, previous, name, "restore")
             if started:
-                engine.start(name, name, "restore")
+                steps["start"].append({"name": name, "target": name, "step": "restore"})
             actions.append({"name": name, "action": "restored", "detail": "from %s (an interrupted run)" % previous})
             continue
         current = settle(engine, name, name, "settle")
@@ -380,7 +442,7 @@ def apply(engine, items, make_body, check_mode=False):
             if current is None:
                 raise StepError(name, "resume", "%s is gone from the host since this run looked" % name)
             if started and not _running(current):
-                engine.start(name, name, "start")
+                steps["start"].append({"name": name, "target": name, "step": "start"})
             actions.append({"name": name, "action": "replaced", "detail": "the interrupted replace resumed; %s kept until it is ready" % previous})
             continue
         if change == "restate" and current is None:
@@ -389,9 +451,9 @@ def apply(engine, items, make_body, check_mode=False):
         if change == "restate":
             if started:
                 if not _running(current):
-                    engine.start(name, name, "start")
+                    steps["start"].append({"name": name, "target": name, "step": "start"})
             else:
-                engine.stop(name, name, "stop")
+                steps["stop"].append({"name": name, "target": name, "step": "stop"})
             actions.append({"name": name, "action": "started" if started else "stopped"})
             continue
         if change == "replace" and current is not None:
@@ -404,23 +466,45 @@ def apply(engine, items, make_body, check_mode=False):
         elif current is not None:
             # A container of that name came back since the look (a "new" that is not): Docker's words, nothing changed.
             raise StepError(name, "create", "a container named %s is on the host (state %s) since this run looked" % (name, state_of(current)))
-        engine.create(name, make_body(spec))
+        steps["create"].append(name)
         if change == "replace" and not item.get("keep_previous") and current is not None:
-            engine.stop(name, previous, "stop_previous")
+            steps["stop"].append({"name": name, "target": previous, "step": "stop_previous"})
         if started:
-            engine.start(name, name, "start")
+            steps["start"].append({"name": name, "target": name, "step": "start"})
         replaced = change == "replace" and (current is not None or item.get("keep_previous"))
         actions.append({"name": name, "action": "replaced" if replaced else "created"})
+    return actions, steps
+
+
+def run_steps(engine, steps, make_body, specs):
+    """The steps set_aside() left, through this engine: every creation, then every stop (the previous containers
+    give up their ports), then every start. The role runs the same steps with community.docker.docker_container;
+    this is the same order, for the fake engine of the unit tests and for a host without Ansible (none today)."""
+    for name in steps["create"]:
+        engine.create(name, make_body(specs[name]))
+    for stop in steps["stop"]:
+        engine.stop(stop["name"], stop["target"], stop["step"])
+    for start in steps["start"]:
+        engine.start(start["name"], start["target"], start["step"])
+
+
+def apply(engine, items, make_body, check_mode=False):
+    """A whole apply through this engine: set_aside(), then run_steps(); returns the actions taken, in order.
+    Stops at the first failure (StepError); what was done before it is undone by rollback()."""
+    actions, steps = set_aside(engine, items, check_mode)
+    if not check_mode:
+        run_steps(engine, steps, make_body, dict((item["spec"]["name"], item["spec"]) for item in items))
     return actions
 
 
-def commit(engine, names, check_mode=False):
-    """Remove the <name>.previous containers of replaced containers, now that their successors are proven ready;
-    returns the actions, each with the id of the container now proven ready (the host's ready record)."""
+def commit(engine, names, check_mode=False, drop=True):
+    """Remove the <name>.previous containers of replaced containers, now that their successors are proven ready
+    (drop=False: the role removed them already, with community.docker); returns the actions, each with the id of
+    the container now proven ready (the host's ready record)."""
     actions = []
     for name in names:
         ready = engine.inspect(name) if not check_mode else None
-        if not check_mode:
+        if not check_mode and drop:
             engine.remove(name, name + PREVIOUS_SUFFIX, "drop_previous")
         actions.append({"name": name, "action": "dropped " + name + PREVIOUS_SUFFIX, "ready_id": (ready or {}).get("Id")})
     return actions

@@ -405,6 +405,15 @@ def list_containers(client, label):
     return sorted(found, key=lambda c: c["name"])
 
 
+def python_has(package):
+    """Whether this Python can import the package (without importing it)."""
+    try:
+        import importlib.util
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def gather(client, images=(), paths=(), label=LABEL_MANAGED, state_dir=host_state.STATE_DIR):
     """The speech_info result: engine, containers, images, paths, and what the collection keeps on the host about its
     runs (host_state.summary: the lock's holder, the ready record, armed guards, the journal's last entries). Never
@@ -415,6 +424,8 @@ def gather(client, images=(), paths=(), label=LABEL_MANAGED, state_dir=host_stat
         "images": dict((ref, image_summary(None)) for ref in images),
         "paths": dict((path, stat_path(path)) for path in paths),
         "host_state": host_state.summary(state_dir) if state_dir else None,
+        # community.docker's modules need requests in the interpreter this module runs with.
+        "python_requests": python_has("requests"),
     }
     engine = result["engine"]
     try:

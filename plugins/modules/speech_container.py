@@ -14,9 +14,12 @@ short_description: Create, replace, restore and remove a host's speech container
 version_added: 0.2.0
 description:
   - Talks to the Docker engine's API socket with the Python standard library only; the C(docker) command is not needed on the host.
-  - O(action=apply) applies a list of container changes. A replaced container is renamed to C(<name>.previous) while it still
-    serves, its successor is created, and only then is the previous one stopped and the successor started.
-  - O(action=commit) removes the C(<name>.previous) containers once the successors are proven ready.
+  - O(action=apply) takes the first part of a list of container changes, the part no community.docker module does: each
+    container's Docker state is dealt with, what an interrupted run left is taken back or removed, and a replaced container is
+    renamed to C(<name>.previous) while it still serves. It returns the rest as RV(steps), which the role runs with
+    C(community.docker.docker_container) in this order: create the successors, stop the previous containers, start the successors.
+  - O(action=commit) records the successors proven ready (the host's ready record) and disarms the guard; with O(drop_previous), it
+    also removes the C(<name>.previous) containers (the role removes them with C(community.docker.docker_container) first).
   - O(action=rollback) puts back what ran before, from what the engine holds now, so that it follows a failure at any step.
     A replaced container comes back from C(<name>.previous) and is started again when it ran; a new container is removed; a container
     whose state only changed gets its state back, except that one this run started from stopped is left running.
@@ -84,6 +87,10 @@ options:
     type: str
     default: unless-stopped
     choices: ["no", on-failure, always, unless-stopped]
+  drop_previous:
+    description: For O(action=commit), remove the C(<name>.previous) containers too.
+    type: bool
+    default: true
   stop_timeout:
     description: Seconds a container gets to stop before it is killed.
     type: int
@@ -130,15 +137,28 @@ seealso:
 
 EXAMPLES = r"""
 ---
-- name: Replace a container (kept as <name>.previous until its successor is ready)
+- name: Set aside the containers that are replaced (they keep serving as <name>.previous)
   onprem.speech.speech_container:
     action: apply
     containers: "{{ planned | map('combine', {'change': 'replace'}) }}"
-    billing_endpoint: "{{ speech_containers_billing_endpoint }}"
-    api_key: "{{ speech_containers_api_key }}"
-  no_log: true
+  register: applied
 
-- name: Drop the previous containers once the new ones are ready
+# The role creates them with every option of their spec (onprem.speech.speech_container_params).
+- name: Create the successors, not started
+  community.docker.docker_container:
+    name: "{{ item }}"
+    image: "{{ (planned | selectattr('name', '==', item) | first).image }}"
+    state: present
+  loop: "{{ applied.steps.create }}"
+
+- name: Stop the previous containers (they give up their ports), then start the successors the same way
+  community.docker.docker_container:
+    name: "{{ item.target }}"
+    state: stopped
+    comparisons: {"*": ignore}
+  loop: "{{ applied.steps.stop }}"
+
+- name: Record the successors ready and drop the previous containers
   onprem.speech.speech_container:
     action: commit
     names: [stt-en]
@@ -172,6 +192,16 @@ actions:
       type: str
       returned: when there is more to say
       sample: it was new
+steps:
+  description:
+    - For O(action=apply), what is left to do after the set-aside, in this order (the role runs it with
+      C(community.docker.docker_container)). C(create) lists the containers to create from their specs (not started);
+      C(stop) and C(start) list C(name) (the container of the plan), C(target) (the Docker container to stop or start:
+      C(<name>) or C(<name>.previous)) and C(step) (V(stop_previous), V(stop), V(start) or V(restore), as failures name it).
+  returned: always
+  type: dict
+  sample: {"create": ["tts"], "stop": [{"name": "tts", "target": "tts.previous", "step": "stop_previous"}],
+           "start": [{"name": "tts", "target": "tts", "step": "start"}]}
 problems:
   description: For O(action=rollback), the steps of the rollback that failed (the module then fails too).
   returned: always
@@ -235,6 +265,7 @@ def main():
             billing_in=dict(type="str", default="env", choices=["env", "args"]),
             secret_env=dict(type="dict", default={}, no_log=True),
             restart_policy=dict(type="str", default="unless-stopped", choices=["no", "on-failure", "always", "unless-stopped"]),
+            drop_previous=dict(type="bool", default=True),
             stop_timeout=dict(type="int", default=10),
             license_timeout=dict(type="int", default=300),
             timeout=dict(type="int", default=60),
@@ -262,7 +293,7 @@ def main():
                                          secret_env.get(spec["name"]) or {}, params["restart_policy"], mode)
 
     state_dir, run = params["state_dir"], params["run"]
-    actions, problems, runs, guarded = [], [], [], []
+    actions, problems, runs, guarded, steps = [], [], [], [], {"create": [], "stop": [], "start": []}
     try:
         if action == "apply":
             guarded = [{"name": i["name"], "previous_id": i.get("previous_id"), "previous_running": i.get("previous_running", True)}
@@ -272,9 +303,8 @@ def main():
                 guard.arm(state_dir, run, guarded, params["guard_seconds"], params["docker_host"])
                 watcher = container_ops.Engine(DockerClient(params["docker_host"], params["timeout"]), secrets, params["stop_timeout"])
                 guard.spawn(lambda: guard.watch(state_dir, run, watcher))
-            actions = container_ops.apply(engine, [{"spec": item, "change": item["change"], "adopt": item.get("adopt"),
-                                                    "keep_previous": item.get("keep_previous")} for item in items],
-                                          body, check_mode)
+            actions, steps = container_ops.set_aside(engine, [{"spec": item, "change": item["change"], "adopt": item.get("adopt"),
+                                                               "keep_previous": item.get("keep_previous")} for item in items], check_mode)
         elif action == "commit":
             if run and not check_mode:
                 armed = guard.disarm(state_dir, run, params["names"])
@@ -282,7 +312,7 @@ def main():
                 if put_back:
                     raise container_ops.StepError(put_back[0], "drop_previous", "the host's guard already put back %s (this run did not "
                                                   "confirm the successors ready in time); the host serves what ran before" % ", ".join(put_back))
-            actions = container_ops.commit(engine, params["names"], check_mode)
+            actions = container_ops.commit(engine, params["names"], check_mode, drop=params["drop_previous"])
             if not check_mode:
                 ready = dict((a["name"], {"id": a.get("ready_id")}) for a in actions if a.get("ready_id"))
                 if ready:
@@ -306,7 +336,7 @@ def main():
                          changed=bool(actions) and not check_mode)
     if problems:
         module.fail_json(msg="the rollback did not finish: " + "; ".join(problems), actions=actions, problems=problems, changed=bool(actions))
-    module.exit_json(changed=bool(actions), actions=actions, problems=problems, runs=runs)
+    module.exit_json(changed=bool(actions), actions=actions, problems=problems, runs=runs, steps=steps)
 
 
 if __name__ == "__main__":

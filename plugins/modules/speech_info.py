@@ -344,6 +344,12 @@ paths:
       description: Why the path could not be examined, when that is not because it is missing (for example a parent without search permission).
       type: str
       returned: when the path could not be examined
+python_requests:
+  description:
+    - Whether the Python this module ran with can import C(requests), which the C(community.docker) modules need on the host.
+  returned: always
+  type: bool
+  sample: true
 host_state:
   description:
     - What the collection keeps on the host about its own runs, in its root-only state directory.

@@ -23,6 +23,7 @@ import re
 
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
 from ansible_collections.onprem.speech.plugins.plugin_utils import inputs
+from ansible_collections.onprem.speech.plugins.plugin_utils import docker_options
 from ansible_collections.onprem.speech.plugins.module_utils.container_ops import license_marker
 from ansible_collections.onprem.speech.plugins.module_utils.labels import (  # noqa: F401  (re-exported for the filters and tests)
     LABEL_BILLING, LABEL_HASH, LABEL_KIND, LABEL_MANAGED, LABEL_PREFIX, LABEL_SPEC, PREVIOUS_SUFFIX)
@@ -254,6 +255,10 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
                 problems.append("%s.env: %s would override a billing setting the role sets in the container's environment (from "
                                 "speech_containers_eula, speech_containers_billing_endpoint, speech_containers_api_key); remove it" % (where, key))
         no_proxy = [str(h) for h in (item.get("no_proxy") or [])]
+        docker_opts = {}
+        if item.get("docker_options"):
+            docker_opts, found = docker_options.check(item["docker_options"], where)
+            problems.extend(found)
 
         base = "%s/%s" % (data_dir.rstrip("/"), name)
         output_dir = item.get("output_dir") or (base + "/output" if disconnected else None)
@@ -355,6 +360,9 @@ def normalize_plan(containers, registry=sk.REGISTRY, data_dir="/var/lib/onprem-s
             "mounts": mounts,
             "dirs": dirs,
         }
+        if docker_opts:
+            # Only when given: a plan without them hashes as it did before they existed (no replace on upgrade).
+            spec["docker_options"] = docker_opts
         # The state is not part of what the container is: stopping one must not recreate it.
         applied = dict((k, v) for k, v in spec.items() if k != "state")
         # Secrets count through one-way fingerprints only: a rotated key or secret value recreates the container.
@@ -844,6 +852,11 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
                           and not (name.endswith(PREVIOUS_SUFFIX) and name[:-len(PREVIOUS_SUFFIX)] in planned))
         actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
     actions.extend({"name": name, "action": "removed", "reason": "left by an interrupted run"} for name in stale)
+    if apply and (info or {}).get("python_requests") is False:
+        # community.docker.docker_container creates, stops and starts the containers: it needs requests on the host.
+        refusals.append("community.docker.docker_container, which creates and starts the containers, needs the Python package requests "
+                        "on this host (Debian and Ubuntu: python3-requests; RHEL: python3-requests). The docker role installs it; on a "
+                        "host whose Docker you manage yourself, install it")
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
     # Images to pull or load: one missing, or one that follows its tag (image_policy always: pulled on every run).
     pull = bool(missing) or any(spec["state"] != "absent" and spec.get("policy") == "always" for spec in plan)

@@ -14,6 +14,15 @@ moment a rule first fires (seconds since the epoch) is written to --fired, unles
 file exists already (a test removes it to time the next refusal).
 The roles are pointed at the proxy with speech_containers_docker_host; they never
 know it is there.
+
+A rule's path is matched against the request's path without its API version prefix
+(/v1.41/containers/create is matched as /containers/create), and, where the request
+names a container by its id (community.docker's modules do), also with the id replaced
+by the container's name: a rule on "^/containers/tts\\.previous/stop" fires for
+community.docker's stop of that container as it does for a request by name. Each
+request is passed on with "Connection: close", so that a client keeping its connection
+open (community.docker's) sends its next request on a new connection, which is read
+again here.
 """
 
 import argparse
@@ -41,11 +50,62 @@ def load_rules(path):
         STATE["mtime"] = mtime
 
 
+VERSIONED = re.compile(r"^/v[0-9.]+(/.*)$")
+BY_ID = re.compile(r"^/containers/([0-9a-f]{12,64})(/.*|\?.*|)$")
+
+
+def engine_get(args, path):
+    """One GET to the engine (the proxy's own look: which name a container id has)."""
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    upstream.settimeout(5)
+    try:
+        upstream.connect(args.engine)
+        upstream.sendall(("GET %s HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n" % path).encode("ascii"))
+        raw = b""
+        while True:
+            chunk = upstream.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    finally:
+        upstream.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"chunked" in head.lower():
+        data, rest = b"", body
+        while rest:
+            size, _, rest = rest.partition(b"\r\n")
+            size = int(size.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            data, rest = data + rest[:size], rest[size + 2:]
+        body = data
+    return json.loads(body.decode("utf-8") or "null")
+
+
+def paths_of(args, path):
+    """The paths a rule is matched against: without the version prefix, and with a container's id replaced by its name."""
+    versioned = VERSIONED.match(path)
+    bare = versioned.group(1) if versioned else path
+    found = [bare]
+    by_id = BY_ID.match(bare)
+    if by_id:
+        try:
+            name = (engine_get(args, "/containers/%s/json" % by_id.group(1)) or {}).get("Name", "").lstrip("/")
+        except (OSError, ValueError):
+            name = ""
+        if name:
+            found.append("/containers/%s%s" % (name, by_id.group(2)))
+    return found
+
+
 def match(args, method, path):
     with STATE["lock"]:
         load_rules(args.rules)
+        if not STATE["rules"]:
+            return None
+        paths = paths_of(args, path)
         for rule in STATE["rules"]:
-            if rule.get("method", method) == method and re.search(rule["path"], path) and rule.get("times", 1) != 0:
+            if rule.get("method", method) == method and any(re.search(rule["path"], p) for p in paths) and rule.get("times", 1) != 0:
                 if "times" in rule:
                     rule["times"] -= 1
                 return rule
@@ -101,7 +161,11 @@ class Handler(socketserver.BaseRequestHandler):
             return
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         upstream.connect(args.engine)
-        upstream.sendall(data)
+        # One request per connection: the engine closes after its answer, so the client's next request comes on a new
+        # connection, which this handler reads (and matches) again.
+        first, _, rest = data.partition(b"\r\n\r\n")
+        lines = [line for line in first.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+        upstream.sendall(b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + rest)
         back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
         back.start()
         pump(self.request, upstream)

@@ -207,3 +207,25 @@ def test_no_step_of_any_leftover_change_removes_the_previous_container_before_co
         ops.apply(engine(api), [dict({"spec": target, "change": change}, **extra)], body)
         assert not any(step.startswith("DELETE /containers/tts.previous") for step in api.steps()), change
         assert api.by_name("tts.previous")["Id"] == good_id
+
+
+def test_set_aside_leaves_the_create_stop_start_steps_that_community_docker_runs():
+    """The role runs set_aside() in our module and the steps it returns with community.docker.docker_container."""
+    api, _cid = host_with("running")
+    new = spec(version="5.2.0")
+    images(api, new)
+    actions, steps = ops.set_aside(engine(api), [{"spec": new, "change": "replace"}])
+    assert actions == [{"name": "tts", "action": "replaced"}]
+    assert steps == {"create": ["tts"], "stop": [{"name": "tts", "target": "tts.previous", "step": "stop_previous"}],
+                     "start": [{"name": "tts", "target": "tts", "step": "start"}]}
+    # Set aside, still serving; nothing created yet.
+    assert api.by_name("tts") is None and api.running("tts.previous")
+
+
+def test_set_aside_of_a_restate_and_a_restore_only_leaves_stops_and_starts():
+    api, _cid = host_with("running")
+    _actions, steps = ops.set_aside(engine(api), [{"spec": spec(state="stopped"), "change": "restate"}])
+    assert steps == {"create": [], "stop": [{"name": "tts", "target": "tts", "step": "stop"}], "start": []}
+    api2, _cid = host_with("exited", name="tts.previous")
+    _actions, steps = ops.set_aside(engine(api2), [{"spec": spec(), "change": "restore"}])
+    assert steps == {"create": [], "stop": [], "start": [{"name": "tts", "target": "tts", "step": "restore"}]}
