@@ -14,10 +14,10 @@ short_description: Create, replace, restore and remove a host's speech container
 version_added: 0.2.0
 description:
   - Talks to the Docker engine's API socket with the Python standard library only; the C(docker) command is not needed on the host.
-  - O(action=apply) takes the first part of a list of container changes, the part no community.docker module does: each
+  - O(action=apply) takes the first part of a list of container changes, the part no community.docker module does. Each
     container's Docker state is dealt with, what an interrupted run left is taken back or removed, and a replaced container is
     renamed to C(<name>.previous) while it still serves. It returns the rest as RV(steps), which the role runs with
-    C(community.docker.docker_container) in this order: create the successors, stop the previous containers, start the successors.
+    C(community.docker.docker_container) in this order (create the successors, stop the previous containers, start the successors).
   - O(action=commit) records the successors proven ready (the host's ready record) and disarms the guard; with O(drop_previous), it
     also removes the C(<name>.previous) containers (the role removes them with C(community.docker.docker_container) first).
   - O(action=rollback) puts back what ran before, from what the engine holds now, so that it follows a failure at any step.
@@ -196,7 +196,7 @@ steps:
   description:
     - For O(action=apply), what is left to do after the set-aside, in this order (the role runs it with
       C(community.docker.docker_container)). C(create) lists the containers to create from their specs (not started);
-      C(stop) and C(start) list C(name) (the container of the plan), C(target) (the Docker container to stop or start:
+      C(stop) and C(start) list C(name) (the container of the plan), C(target) (the Docker container to stop or start,
       C(<name>) or C(<name>.previous)) and C(step) (V(stop_previous), V(stop), V(start) or V(restore), as failures name it).
   returned: always
   type: dict
