@@ -852,11 +852,6 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
                           and not (name.endswith(PREVIOUS_SUFFIX) and name[:-len(PREVIOUS_SUFFIX)] in planned))
         actions.extend({"name": name, "action": "removed", "reason": "not in speech_containers_list"} for name in unlisted)
     actions.extend({"name": name, "action": "removed", "reason": "left by an interrupted run"} for name in stale)
-    if apply and (info or {}).get("python_requests") is False:
-        # community.docker.docker_container creates, stops and starts the containers: it needs requests on the host.
-        refusals.append("community.docker.docker_container, which creates and starts the containers, needs the Python package requests "
-                        "on this host (Debian and Ubuntu: python3-requests; RHEL: python3-requests). The docker role installs it; on a "
-                        "host whose Docker you manage yourself, install it")
     missing = sorted(set(spec["image"] for spec in plan if spec["state"] != "absent" and not (images.get(spec["image"]) or {}).get("present")))
     # Images to pull or load: one missing, or one that follows its tag (image_policy always: pulled on every run).
     pull = bool(missing) or any(spec["state"] != "absent" and spec.get("policy") == "always" for spec in plan)
@@ -866,6 +861,10 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "pull": pull, "actions": actions, "rollback": rollback,
             "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate),
             "steady": not (apply or removed or dirs or licenses), "refusals": refusals,
+            # community.docker.docker_container creates, stops and starts them: it needs requests on the host (the look says
+            # whether it is there; None from an older look). The role refuses before any change (not in --check: the docker
+            # role of the same run may be about to install it).
+            "needs_requests": bool(apply) and (info or {}).get("python_requests") is False,
             "changing": [action for action in actions if action["action"] != "unchanged"]}
 
 

@@ -541,11 +541,10 @@ def test_preflight_says_what_the_guard_did_since_the_last_run():
     assert p.guard_warnings(journal + [{"by": "run", "run": "r3", "at": "t3"}]) == []
 
 
-def test_a_host_without_requests_is_refused_before_community_docker_would_fail_on_it():
+def test_a_host_without_requests_is_named_before_community_docker_would_fail_on_it():
     plan = specs(STT)
-    without = dict(info_for(plan, []), python_requests=False)
-    assert "needs the Python package requests on this host" in p.plan_changes(plan, without)["refusals"][0]
-    # With requests, or a look that does not say (an older look), or nothing to create: no refusal.
-    assert p.plan_changes(plan, dict(info_for(plan, []), python_requests=True))["refusals"] == []
-    assert p.plan_changes(plan, info_for(plan, []))["refusals"] == []
-    assert p.plan_changes(plan, dict(info_for(plan, [running(s) for s in plan]), python_requests=False))["refusals"] == []
+    assert p.plan_changes(plan, dict(info_for(plan, []), python_requests=False))["needs_requests"] is True
+    # With requests, or a look that does not say (an older look), or nothing to create: nothing to say.
+    assert p.plan_changes(plan, dict(info_for(plan, []), python_requests=True))["needs_requests"] is False
+    assert p.plan_changes(plan, info_for(plan, []))["needs_requests"] is False
+    assert p.plan_changes(plan, dict(info_for(plan, [running(s) for s in plan]), python_requests=False))["needs_requests"] is False
