@@ -69,11 +69,11 @@ def engine_get(args, path):
             raw += chunk
     finally:
         upstream.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
+    head, _sep, body = raw.partition(b"\r\n\r\n")
     if b"chunked" in head.lower():
         data, rest = b"", body
         while rest:
-            size, _, rest = rest.partition(b"\r\n")
+            size, _sep, rest = rest.partition(b"\r\n")
             size = int(size.split(b";")[0] or b"0", 16)
             if size == 0:
                 break
@@ -163,7 +163,7 @@ class Handler(socketserver.BaseRequestHandler):
         upstream.connect(args.engine)
         # One request per connection: the engine closes after its answer, so the client's next request comes on a new
         # connection, which this handler reads (and matches) again.
-        first, _, rest = data.partition(b"\r\n\r\n")
+        first, _sep, rest = data.partition(b"\r\n\r\n")
         lines = [line for line in first.split(b"\r\n") if not line.lower().startswith(b"connection:")]
         upstream.sendall(b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + rest)
         back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)

@@ -40,8 +40,8 @@ def test_hardening_options_pass_and_are_typed_as_the_module_types_them():
 
 
 @pytest.mark.parametrize("options, expected", [
-    ({"securty_opts": ["x"]}, WHERE + ".docker_options.securty_opts: community.docker.docker_container %s has no such container "
-                                     "option (did you mean security_opts?)"),
+    ({"securty_opts": ["x"]},
+     WHERE + ".docker_options.securty_opts: community.docker.docker_container %s has no such container option (did you mean security_opts?)"),
     ({"state": "started"}, WHERE + ".docker_options.state: community.docker.docker_container %s has no such container option"),
     ({"cpus": 2}, WHERE + ".docker_options.cpus: the collection sets it; set cpus instead"),
     ({"image": "x"}, WHERE + ".docker_options.image: the collection sets it; set kind, version, locale, voice, tag or digest instead"),
@@ -106,8 +106,8 @@ def test_create_params_describe_the_container_the_create_body_did():
     assert params["published_ports"] == ["10.0.0.5:5003:5050"] or params["published_ports"] == ["10.0.0.5:5003:%d" % spec["container_port"]]
     binding = body["HostConfig"]["PortBindings"]["%d/tcp" % spec["container_port"]][0]
     assert params["published_ports"] == ["%s:%s:%d" % (binding["HostIp"], binding["HostPort"], spec["container_port"])]
-    assert [dict(m, type="bind") for m in params["mounts"]] == [{"type": "bind", "source": m["Source"], "target": m["Target"]}
-                                                                  for m in body["HostConfig"]["Mounts"]]
+    mounts = [{"type": "bind", "source": m["Source"], "target": m["Target"]} for m in body["HostConfig"]["Mounts"]]
+    assert [dict(m, type="bind") for m in params["mounts"]] == mounts
     assert params["labels"] == body["Labels"]
     assert params["restart_policy"] == body["HostConfig"]["RestartPolicy"]["Name"]
 
