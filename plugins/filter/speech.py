@@ -38,7 +38,7 @@ def speech_step_failure(result, *secrets):
         if isinstance(item_result, dict) and item_result.get("failed"):
             item = item_result.get("item") or {}
             if isinstance(item, dict) and item.get("step") and item.get("name"):
-                return container_ops.step_failure(item["name"], item["step"], item_result.get("msg"), secrets)
+                return speech_plan_utils.redact(container_ops.step_failure(item["name"], item["step"], item_result.get("msg")), *secrets)
             return speech_plan_utils.redact(item_result.get("msg") or "failed", *secrets)
     return speech_plan_utils.redact(result.get("msg") or "failed", *secrets)
 

@@ -100,9 +100,9 @@ def docker_words(message):
     return re.sub(r"^Error \w+ container( [^:]*)?: ", "", message)
 
 
-def step_failure(name, step, message, secrets=()):
-    """A failed step's message, as StepError words it: "<name>: <step> failed: <Docker's words>" (the secrets removed)."""
-    return str(StepError(name, step, redact(docker_words(message), secrets)))
+def step_failure(name, step, message):
+    """A failed step's message, as StepError words it: "<name>: <step> failed: <Docker's words>" (the caller removes the secrets)."""
+    return str(StepError(name, step, docker_words(message)))
 
 
 def redact(text, secrets):

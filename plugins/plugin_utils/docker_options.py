@@ -46,13 +46,18 @@ OWNED = {
     "detach": "nothing: the containers run detached",
     "image_label_mismatch": "nothing",
 }
-# Options merged with the collection's own: the operator's come after (mounts, volumes) or beside (labels) the collection's.
-MERGED = ("labels", "mounts", "volumes")
+_SPEC = []
 
 
 def container_spec():
     """community.docker.docker_container's container options (name -> Ansible option spec) and that collection's version,
-    from the installed collection."""
+    from the installed collection; read once per process (every container's check and every plan of a run ask)."""
+    if not _SPEC:
+        _SPEC.append(_read_container_spec())
+    return _SPEC[0]
+
+
+def _read_container_spec():
     # The engine driver registers itself with the options it supports; the module uses the docker_api one.
     from ansible_collections.community.docker.plugins.module_utils.module_container import base
     from ansible_collections.community.docker.plugins.module_utils.module_container import docker_api  # noqa: F401
@@ -78,7 +83,7 @@ def community_docker_version():
 
 
 # The options the role's create task passes on: every container option of community.docker.docker_container that the
-# collection does not own (kept equal to the task by tests/unit/test_docker_options_task.py).
+# collection does not own (kept equal to the task by tests/unit/plugins/plugin_utils/test_docker_options.py).
 def pass_through(spec=None):
     spec = spec if spec is not None else container_spec()[0]
     return sorted(name for name in spec if name not in OWNED)
