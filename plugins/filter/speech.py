@@ -96,7 +96,7 @@ def speech_billing_fingerprint(endpoint, api_key):
 
 
 def speech_image_requests(plan):
-    """The speech_image module's images option for a plan: each image once, with its policy."""
+    """The images a plan needs, each once, with its policy ([{ref, policy}]; speech_image_pulls picks what to pull)."""
     return speech_plan_utils.image_requests(plan)
 
 

@@ -864,7 +864,7 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             # community.docker.docker_container creates, stops and starts them: it needs requests on the host (the look says
             # whether it is there; None from an older look). The role refuses before any change (not in --check: the docker
             # role of the same run may be about to install it).
-            "needs_requests": bool(apply) and (info or {}).get("python_requests") is False,
+            "needs_requests": (bool(apply) or pull) and (info or {}).get("python_requests") is False,
             "changing": [action for action in actions if action["action"] != "unchanged"]}
 
 

@@ -548,3 +548,13 @@ def test_a_host_without_requests_is_named_before_community_docker_would_fail_on_
     assert p.plan_changes(plan, dict(info_for(plan, []), python_requests=True))["needs_requests"] is False
     assert p.plan_changes(plan, info_for(plan, []))["needs_requests"] is False
     assert p.plan_changes(plan, dict(info_for(plan, [running(s) for s in plan]), python_requests=False))["needs_requests"] is False
+
+
+def test_a_host_without_requests_is_named_before_a_pull_too():
+    """community.docker.docker_image_pull needs requests as docker_container does: a running container whose image must be
+    pulled (policy always, or an image missing) is named too. Fails on the code before the images moved to community.docker."""
+    plan = specs(STT)
+    running_all = [running(s) for s in plan]
+    assert p.plan_changes(plan, dict(info_for(plan, running_all, present=False), python_requests=False))["needs_requests"] is True
+    plan = [dict(s, policy="always") for s in plan]
+    assert p.plan_changes(plan, dict(info_for(plan, running_all), python_requests=False))["needs_requests"] is True
