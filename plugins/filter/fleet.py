@@ -11,16 +11,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.speech.plugins.plugin_utils import fleet, inputs
 
 
-def speech_fleet_rows(hosts, hostvars, active=None):
-    """One row per host (outcome, CPU, clock, cores and memory against the plan, containers); active: the hosts still in the run."""
-    return fleet.fleet_rows(hosts, hostvars, active)
-
-
-def speech_fleet_table(rows):
-    """The summary table as lines of text."""
-    return fleet.fleet_table(rows)
-
-
 def speech_serial(value):
     """speech_rollout_serial as the play keyword takes it; a value preflight refuses becomes 1 (the run never gets there)."""
     return fleet.serial_or_default(value)
@@ -54,15 +44,6 @@ def speech_percent(need, have):
     return fleet.percent(need, have)
 
 
-def speech_gateway_rows(gateways, hostvars):
-    """One row per gateway route, with its backends' states."""
-    return fleet.gateway_rows(gateways, hostvars)
-
-
-def speech_gateway_table(rows):
-    return fleet.gateway_table(rows)
-
-
 def speech_journal_entry(hv, failure=""):
     """What a run that changed this host writes in its journal (hostvars[inventory_hostname]): what changed and why, the
     result; the run's secrets, read from the host's variables here (the task carries none), are removed."""
@@ -73,14 +54,10 @@ def speech_journal_entry(hv, failure=""):
 class FilterModule(object):
     def filters(self):
         return {
-            "speech_fleet_rows": speech_fleet_rows,
-            "speech_fleet_table": speech_fleet_table,
             "speech_percent": speech_percent,
             "speech_serial": speech_serial,
             "speech_pattern": speech_pattern,
             "speech_percentage": speech_percentage,
             "speech_rollout_lost": speech_rollout_lost,
-            "speech_gateway_rows": speech_gateway_rows,
-            "speech_gateway_table": speech_gateway_table,
             "speech_journal_entry": speech_journal_entry,
         }

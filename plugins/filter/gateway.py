@@ -48,8 +48,9 @@ def speech_text_file(parts):
 
 
 def speech_san(name):
-    """A subjectAltName entry: IP:<address> for an address, DNS:<name> otherwise."""
-    return ("IP:%s" if speech_plan.is_ip(str(name)) else "DNS:%s") % name
+    """A subjectAltName entry: IP:<address> for an address (an IPv6 one without its URL brackets), DNS:<name> otherwise."""
+    bare = str(name).strip("[]") if str(name).startswith("[") else str(name)
+    return ("IP:%s" if speech_plan.is_ip(bare) else "DNS:%s") % bare
 
 
 def speech_gateway_servers(routes, host):

@@ -86,10 +86,6 @@ def speech_url_host(url):
     return found["host"].strip("[]") if found else ""
 
 
-def speech_client_url(spec, host):
-    return speech_plan_utils.client_url(spec, host)
-
-
 def speech_billing_fingerprint(endpoint, api_key):
     """A one-way fingerprint of endpoint and key, so a key rotation changes the containers' spec hash."""
     return speech_plan_utils.billing_fingerprint(endpoint, api_key)
@@ -173,7 +169,6 @@ class FilterModule(object):
             "speech_previous_steps": speech_previous_steps,
             "speech_billing_problems": speech_billing_problems,
             "speech_host_check": speech_host_check,
-            "speech_client_url": speech_client_url,
             "speech_billing_fingerprint": speech_billing_fingerprint,
             "speech_state_paths": speech_state_paths,
             "speech_settings_problems": speech_settings_problems,

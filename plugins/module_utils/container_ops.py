@@ -54,6 +54,7 @@ from urllib.parse import quote
 
 from ansible_collections.onprem.speech.plugins.module_utils.docker_socket import DockerSocketError, error_message
 from ansible_collections.onprem.speech.plugins.module_utils.labels import LABEL_MANAGED, PREVIOUS_SUFFIX
+from ansible_collections.onprem.speech.plugins.module_utils import text as textutil
 
 STOP_SECONDS = 10
 # Steps, as the messages name them.
@@ -105,12 +106,9 @@ def step_failure(name, step, message):
     return str(StepError(name, step, docker_words(message)))
 
 
-def redact(text, secrets):
-    """The text with every secret (of 4 or more characters) replaced by <hidden>."""
-    text = "" if text is None else str(text)
-    for secret in sorted((s for s in secrets if s and len(str(s)) >= 4), key=len, reverse=True):
-        text = text.replace(str(secret), "<hidden>")
-    return text
+def redact(words, secrets):
+    """The text with every secret replaced by <hidden> (module_utils/text.py's one rule)."""
+    return textutil.redact(words, secrets)
 
 
 # ------------------------------------------------------------------ what the engine is asked

@@ -29,6 +29,7 @@ import threading
 import time
 
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+from ansible_collections.onprem.speech.plugins.module_utils import text as textutil
 from ansible_collections.onprem.speech.plugins.module_utils import usp
 
 USER_AGENT = "onprem.speech"
@@ -70,12 +71,7 @@ CAUSES = {
     "server_error": "the container fails its requests: docker logs {name}",
 }
 
-SECRET_PATTERNS = [
-    re.compile(r"(?i)((?:api[-_ ]?key|subscription[-_ ]?key|ocp-apim-subscription-key|authorization|access[-_ ]?token|password|token)"
-               r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&<>]+"),
-    re.compile(r"\b[0-9a-fA-F]{32}\b"),
-    re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}"),
-]
+SECRET_PATTERNS = textutil.SECRET_PATTERNS
 
 
 # ------------------------------------------------------------------ answers and transport
@@ -140,12 +136,9 @@ class Transport(object):
 
 # ------------------------------------------------------------------ words
 
-def redact(text):
-    """The text without anything that looks like a key or token."""
-    text = SECRET_PATTERNS[0].sub(lambda m: m.group(1) + "<hidden>", text)
-    for pattern in SECRET_PATTERNS[1:]:
-        text = pattern.sub("<hidden>", text)
-    return text
+def redact(words):
+    """The text without anything that looks like a key or token (module_utils/text.py's scrub)."""
+    return textutil.scrub(words)
 
 
 def excerpt(body, limit=EXCERPT_CHARS):
@@ -157,8 +150,7 @@ def excerpt(body, limit=EXCERPT_CHARS):
     text = body[:limit * 4].decode("utf-8", "replace")
     if text.count("\ufffd") > len(text) // 4:
         return "<%d bytes of binary data>" % len(body)
-    text = " ".join(redact(text).split())
-    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+    return textutil.excerpt(redact(text), limit)
 
 
 def voice_locale(voice):
@@ -167,10 +159,7 @@ def voice_locale(voice):
 
 
 def client_url(target):
-    host = target["host"]
-    if ":" in host and not host.startswith("["):
-        host = "[%s]" % host
-    return "%s://%s:%d" % (target["protocol"], host, target["port"])
+    return textutil.client_url(target["protocol"], target["host"], target["port"])
 
 
 def http_base(target):

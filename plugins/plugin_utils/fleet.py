@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.onprem.speech.plugins.module_utils import text as textutil
+
 STAGES = {None: "nothing", "checked": "preflight", "configured": "Docker and GStreamer", "images": "the image pulls",
           "rolled_out": "the rollout"}
 
@@ -150,9 +152,7 @@ def journal_entry(hv, failure="", secrets=()):
         changes += ["%s: %s" % (role, reason) for reason in (hv.get(role + "_result") or {}).get("reasons") or []]
     for change in (hv.get("speech_containers_result") or {}).get("changes") or []:
         changes.append("%s: %s%s" % (change.get("name"), change.get("action"), " (%s)" % change["reason"] if change.get("reason") else ""))
-    text = row["failure"] or failure or ""
-    for secret in sorted((str(x) for x in secrets if x and len(str(x)) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "<hidden>")
+    text = textutil.redact(row["failure"] or failure or "", secrets)
     entry = {"changes": changes, "result": row["outcome_text"] if not failure or row["failure"] else "failed"}
     if text:
         entry["failure"] = text[:2000]

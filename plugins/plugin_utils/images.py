@@ -20,27 +20,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 PERMANENT_WORDS = ("manifest unknown", "not found", "unauthorized", "authentication required", "no basic auth credentials", "denied",
-                   "401", "403", "invalid reference", "x509", "certificate", "no such host", "name unknown", "does not exist")
-TRANSIENT_WORDS = ("timeout", "timed out", "connection reset", "broken pipe", "eof", "502", "503", "504", "429", "toomanyrequests",
+                   "invalid reference", "x509", "certificate", "no such host", "name unknown", "does not exist")
+TRANSIENT_WORDS = ("timeout", "timed out", "connection reset", "broken pipe", "eof", "toomanyrequests",
                    "temporarily", "connection refused", "no answer", "connection aborted")
-AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials", "401")
+AUTH_WORDS = ("unauthorized", "authentication required", "no basic auth credentials")
+# HTTP statuses as words of their own: a port (mirror:4010) or a digest that holds the digits is not a status.
+PERMANENT_CODES = re.compile(r"(?<![\w.:/-])(401|403)(?![\w.:/-])")
+TRANSIENT_CODES = re.compile(r"(?<![\w.:/-])(429|502|503|504)(?![\w.:/-])")
+AUTH_CODES = re.compile(r"(?<![\w.:/-])401(?![\w.:/-])")
 
 
 def permanent(message):
     """Whether a pull error is worth no retry: a missing tag, a refused login, an untrusted certificate. An error
     that is neither known permanent nor known transient is taken as permanent (a retry would only delay its words)."""
     text = (message or "").lower()
-    if any(word in text for word in PERMANENT_WORDS):
+    if any(word in text for word in PERMANENT_WORDS) or PERMANENT_CODES.search(text):
         return True
-    return not any(word in text for word in TRANSIENT_WORDS)
+    return not (any(word in text for word in TRANSIENT_WORDS) or TRANSIENT_CODES.search(text))
 
 
 def explain(message):
     """Docker's words, with what they mean for the operator where it is clear."""
     message = (message or "").strip()
     text = message.lower()
-    if any(word in text for word in AUTH_WORDS):
+    if any(word in text for word in AUTH_WORDS) or AUTH_CODES.search(text):
         return "the registry answered 401 (unauthorized): %s" % message
     if "manifest unknown" in text or ("manifest for" in text and "not found" in text) or "name unknown" in text:
         return "the registry has no such image or tag (manifest unknown): %s" % message

@@ -24,6 +24,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
+from ansible_collections.onprem.speech.plugins.module_utils import text as textutil
 
 try:
     import yaml
@@ -173,8 +174,7 @@ def _clean(options):
 def _words(value, name, spec, limit=60):
     if is_secret(name, spec):
         return "the value"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return textutil.excerpt(repr(value), limit)
 
 
 PATTERNS = (

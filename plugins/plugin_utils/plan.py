@@ -22,6 +22,7 @@ import json
 import re
 
 from ansible_collections.onprem.speech.plugins.module_utils import speech_kinds as sk
+from ansible_collections.onprem.speech.plugins.module_utils import text as textutil
 from ansible_collections.onprem.speech.plugins.plugin_utils import inputs
 from ansible_collections.onprem.speech.plugins.plugin_utils import docker_options
 from ansible_collections.onprem.speech.plugins.module_utils.container_ops import license_marker
@@ -587,8 +588,8 @@ def check_placement(facts, plan, varname="speech_containers_list", list_given=Tr
 
 
 def client_url(spec, host):
-    """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts."""
-    return "%s://%s:%d" % (spec["protocol"], host, spec["host_port"])
+    """How a Speech SDK client reaches the container: ws:// for stt/custom_stt, http:// for lid/ntts (module_utils/text.py)."""
+    return textutil.client_url(spec["protocol"], host, spec["host_port"])
 
 
 def registry_host(registry):
@@ -659,8 +660,7 @@ def spec_from_labels(labels, state="started"):
 
 
 def _short(value, limit=60):
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return textutil.excerpt(value if isinstance(value, str) else json.dumps(value, sort_keys=True), limit)
 
 
 def _image_word(image_id):
@@ -944,9 +944,8 @@ def billing_gate(readiness, changes, endpoint):
             % (", ".join(down), redact_userinfo(endpoint or "?"), ", ".join(pending) or "none"))
 
 
-def excerpt_words(text, limit=80):
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def excerpt_words(words, limit=80):
+    return textutil.excerpt(words, limit)
 
 
 def readiness_targets(plan):
@@ -961,13 +960,9 @@ def readiness_targets(plan):
     return targets
 
 
-def redact(text, *secrets):
-    """The text with every given secret replaced by <hidden>; empty secrets are ignored."""
-    text = "" if text is None else str(text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(str(secret), "<hidden>")
-    return text
+def redact(words, *secrets):
+    """The text with every given secret replaced by <hidden>; empty secrets are ignored (module_utils/text.py)."""
+    return textutil.redact(words, secrets)
 
 
 def report(plan, info, readiness, client_host, changes=None):

@@ -171,3 +171,11 @@ def test_text_file_ends_each_part_with_a_real_newline():
     assert "\\n" not in text
     assert gateway.text_file(["a", "", None, "b"]) == "a\nb\n"
     assert gateway.text_file([]) == ""
+
+
+def test_a_subject_alt_name_of_an_ipv6_gateway_has_no_brackets():
+    from ansible_collections.onprem.speech.plugins.filter.gateway import speech_san
+    assert speech_san("[fd00::5]") == "IP:fd00::5"
+    assert speech_san("fd00::5") == "IP:fd00::5"
+    assert speech_san("10.0.0.5") == "IP:10.0.0.5"
+    assert speech_san("gw.example.com") == "DNS:gw.example.com"

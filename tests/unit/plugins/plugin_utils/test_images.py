@@ -92,3 +92,12 @@ def test_an_archive_that_lacks_an_image_is_named():
 
 def test_explain_keeps_docker_words_it_does_not_know():
     assert i.explain(" no space left on device ") == "no space left on device"
+
+
+def test_a_port_or_a_digest_holding_a_status_s_digits_is_not_that_status():
+    """mirror.example:4010 timing out is transient (it was taken for a 401 before statuses became words of their own)."""
+    assert not FILTERS["speech_pull_permanent"]("Get https://mirror.example:4010/v2/: net/http: TLS handshake timeout")
+    assert not i.explain("Get https://mirror.example:4010/v2/: timeout").startswith("the registry answered 401")
+    assert FILTERS["speech_pull_permanent"]("failed with status: 401 Unauthorized")
+    assert FILTERS["speech_pull_permanent"]("received unexpected HTTP status: 403 Forbidden")
+    assert not FILTERS["speech_pull_permanent"]("received unexpected HTTP status: 503 Service Unavailable")

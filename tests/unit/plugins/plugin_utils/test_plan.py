@@ -558,3 +558,11 @@ def test_a_host_without_requests_is_named_before_a_pull_too():
     assert p.plan_changes(plan, dict(info_for(plan, running_all, present=False), python_requests=False))["needs_requests"] is True
     plan = [dict(s, policy="always") for s in plan]
     assert p.plan_changes(plan, dict(info_for(plan, running_all), python_requests=False))["needs_requests"] is True
+
+
+def test_the_report_of_a_host_whose_ansible_host_is_ipv6_gives_a_url_a_client_can_use():
+    """speech_containers_client_host defaults to ansible_host; an IPv6 one was printed as ws://fd00::5:5000 before
+    module_utils/text.py's client_url (this test fails on the code before it)."""
+    plan = specs(STT, TTS)
+    rows = p.report(plan, info_for(plan, [running(s) for s in plan]), {"containers": []}, "fd00::5")
+    assert [r["url"] for r in rows] == ["ws://[fd00::5]:5000", "http://[fd00::5]:5001"]
