@@ -48,6 +48,6 @@ class ActionModule(ActionBase):
                       list_given=report["list_given"], list_name=report["list_name"])
         if problems and fail:
             result["failed"] = True
-            result["msg"] = check.refusal("onprem.speech refused the input for %s (%d problems):"
-                                          % (task_vars.get("inventory_hostname"), len(problems)), problems)
+            result["msg"] = check.refusal("onprem.speech refused the input for %s%s:"
+                                          % (task_vars.get("inventory_hostname"), check.count_words(len(problems))), problems)
         return result

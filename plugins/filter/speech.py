@@ -116,7 +116,7 @@ def speech_refusal(problems, who="", host="", warnings=None, count=True, heading
     count left out when not count), or the given heading, then one problem per line, then the warnings."""
     problems = list(problems or [])
     if heading is None:
-        heading = "%s refused %s%s:" % (who, host, " (%d problems)" % len(problems) if count else "")
+        heading = "%s refused %s%s:" % (who, host, check.count_words(len(problems)) if count else "")
     return check.refusal(heading, problems, warnings)
 
 

@@ -46,6 +46,11 @@ def refusal(heading, problems, warnings=()):
     return text + ("\n" + "\n  - ".join(["Warnings:"] + warnings) if warnings else "")
 
 
+def count_words(count):
+    """ " (1 problem)", " (3 problems)": a refusal's count."""
+    return " (%d problem%s)" % (count, "" if count == 1 else "s")
+
+
 def relevant(name):
     """Whether the check looks at this variable: a role's prefix, a play setting, or another speech_ name (for slips)."""
     return name.startswith(inputs.PREFIXES) or name.startswith("speech_")

@@ -410,7 +410,7 @@ def check_billing(plan, eula, endpoint, api_key_present, names=None):
     url = parse_url(endpoint or "")
     if not endpoint:
         problems.append("%s: missing; give the Speech resource's endpoint from the Azure portal (https://<resource>.cognitiveservices.azure.com/), needed by %s"
-                        % (endpoint_var, ", ".join(connected)))
+                        % (endpoint_var, ", ".join(connected) or "the licence download"))
     elif not url or url["scheme"].lower() != "https":
         problems.append("%s: %r is not an https:// URL; copy the endpoint from the Speech resource's Overview page" % (endpoint_var, endpoint))
     if not api_key_present:

@@ -67,7 +67,7 @@ def test_a_refusal_lists_every_problem_then_the_warnings_in_the_roles_one_format
     refusal = speech_filters.speech_refusal
     assert refusal(["a: bad", "b: worse"], "Preflight", "h1", ["c: odd"]) == (
         "Preflight refused h1 (2 problems):\n  - a: bad\n  - b: worse\nWarnings:\n  - c: odd")
-    assert refusal(["a: bad"], "speech_containers", "h1", []) == "speech_containers refused h1 (1 problems):\n  - a: bad"
+    assert refusal(["a: bad"], "speech_containers", "h1", []) == "speech_containers refused h1 (1 problem):\n  - a: bad"
     # Without the count (the containers the role would take, diagnostics' billing settings).
     assert refusal(["x"], "diagnostics", "h2", count=False) == "diagnostics refused h2:\n  - x"
 
