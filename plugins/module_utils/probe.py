@@ -23,7 +23,6 @@ __metaclass__ = type
 
 import http.client as http_client
 import json
-import re
 import socket
 import threading
 import time
