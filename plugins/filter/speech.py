@@ -113,10 +113,12 @@ def speech_rollback_note(rollback_run, host, readiness=None, failure="", previou
 
 def speech_refusal(problems, who="", host="", warnings=None, count=True, heading=None):
     """A role's refusal of a host (plugin_utils/check.py's one format): "<who> refused <host> (<n> problems):" (the
-    count left out when not count), or the given heading, then one problem per line, then the warnings."""
+    count left out when not count), or the given heading, in which {count} becomes " (<n> problems)"; then one problem
+    per line, then the warnings."""
     problems = list(problems or [])
     if heading is None:
-        heading = "%s refused %s%s:" % (who, host, check.count_words(len(problems)) if count else "")
+        heading = "%s refused %s{count}:" % (who, host)
+    heading = heading.replace("{count}", check.count_words(len(problems)) if count else "")
     return check.refusal(heading, problems, warnings)
 
 

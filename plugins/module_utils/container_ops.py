@@ -193,9 +193,7 @@ def published_port(spec):
     port = "%d:%d" % (int(spec["host_port"]), int(spec["container_port"]))
     if host_ip in (None, "", "0.0.0.0"):
         return port
-    if ":" in host_ip and not host_ip.startswith("["):
-        host_ip = "[%s]" % host_ip
-    return "%s:%s" % (host_ip, port)
+    return "%s:%s" % (textutil.url_host(host_ip), port)
 
 
 def container_params(spec, endpoint=None, api_key=None, billing_in="env", secret_env=None, restart_policy="unless-stopped"):

@@ -70,8 +70,6 @@ CAUSES = {
     "server_error": "the container fails its requests: docker logs {name}",
 }
 
-SECRET_PATTERNS = textutil.SECRET_PATTERNS
-
 
 # ------------------------------------------------------------------ answers and transport
 

@@ -56,13 +56,15 @@ def explain(message):
 
 
 def pulls(requests, missing, source="pull"):
-    """The images a host pulls now: each missing one, and with source pull every one that follows its tag
-    (policy always). requests: [{ref, policy}] (plan.image_requests); returns [{ref, pull}] where pull is
-    docker_image_pull's `pull` (always or not_present)."""
+    """The images a host pulls now: each missing one, and every one that follows its tag (policy always); none when
+    the source is not a registry (load, present). requests: [{ref, policy}] (plan.image_requests); returns
+    [{ref, pull}] where pull is docker_image_pull's `pull` (always or not_present)."""
+    if source != "pull":
+        return []
     missing = set(missing or [])
     wanted = []
     for item in requests or []:
-        follows = item.get("policy") == "always" and source == "pull"
+        follows = item.get("policy") == "always"
         if follows or item["ref"] in missing:
             wanted.append({"ref": item["ref"], "pull": "always" if follows else "not_present"})
     return wanted

@@ -861,9 +861,9 @@ def plan_changes(plan, info, remove_unlisted=None, license_refresh=False, list_g
             "previous": previous, "licenses": licenses, "dirs": dirs, "missing_images": missing, "pull": pull, "actions": actions, "rollback": rollback,
             "gate": gate, "ask_gate": ask_gate, "prepare": bool(dirs or removed or licenses or ask_gate),
             "steady": not (apply or removed or dirs or licenses), "refusals": refusals,
-            # community.docker.docker_container creates, stops and starts them: it needs requests on the host (the look says
-            # whether it is there; None from an older look). The role refuses before any change (not in --check: the docker
-            # role of the same run may be about to install it).
+            # community.docker's docker_image_pull and docker_container pull the images and create, stop and start the
+            # containers: they need requests on the host (the look says whether it is there; None from an older look). The
+            # role refuses before any change (not in --check: the docker role of the same run may be about to install it).
             "needs_requests": (bool(apply) or pull) and (info or {}).get("python_requests") is False,
             "changing": [action for action in actions if action["action"] != "unchanged"]}
 

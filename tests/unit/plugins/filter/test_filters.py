@@ -70,6 +70,9 @@ def test_a_refusal_lists_every_problem_then_the_warnings_in_the_roles_one_format
     assert refusal(["a: bad"], "speech_containers", "h1", []) == "speech_containers refused h1 (1 problem):\n  - a: bad"
     # Without the count (the containers the role would take, diagnostics' billing settings).
     assert refusal(["x"], "diagnostics", "h2", count=False) == "diagnostics refused h2:\n  - x"
+    # A heading of its own takes the same count (the gateway's).
+    assert refusal(["a", "b"], heading="The gateway on g1 was refused{count}:") == "The gateway on g1 was refused (2 problems):\n  - a\n  - b"
+    assert refusal(["a"], heading="The gateway on g1 was refused{count}:") == "The gateway on g1 was refused (1 problem):\n  - a"
 
 
 def test_every_refusal_of_the_collection_is_built_by_one_function_with_its_own_heading():

@@ -68,8 +68,9 @@ def test_a_host_pulls_what_is_missing_and_with_policy_always_what_follows_its_ta
     assert FILTERS["speech_image_pulls"](requests, []) == [{"ref": TTS, "pull": "always"}]
     assert FILTERS["speech_image_pulls"](requests, [STT, STT + "x"]) == [
         {"ref": STT, "pull": "not_present"}, {"ref": TTS, "pull": "always"}, {"ref": STT + "x", "pull": "not_present"}]
-    # From an archive or the host itself, nothing follows a tag.
-    assert FILTERS["speech_image_pulls"](requests, [STT], "load") == [{"ref": STT, "pull": "not_present"}]
+    # From an archive or the host itself, nothing is pulled.
+    assert FILTERS["speech_image_pulls"](requests, [STT], "load") == []
+    assert FILTERS["speech_image_pulls"](requests, [STT], "present") == []
 
 
 def test_the_run_says_each_image_pulled_updated_loaded_or_that_would_be():
